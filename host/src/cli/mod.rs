@@ -1,0 +1,84 @@
+//! Command-line interface: one struct per subcommand, each with an `exec()`.
+//!
+//! Exit codes:
+//!
+//! | code | meaning |
+//! | --- | --- |
+//! | 0 | success |
+//! | 1 | the command failed (bad input, a board error, ...); the message says what and where |
+//! | 2 | bad command-line usage (clap) |
+//! | 3 | the board answered with another protocol version |
+//!
+//! Results go to stdout (a table, or JSON with `--json`); logs and progress go to stderr.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit code: a command failed.
+pub const EXIT_FAILURE: u8 = 1;
+/// Exit code: the board speaks another protocol version.
+pub const EXIT_PROTOCOL: u8 = 3;
+
+/// Evolves neural networks that are accurate and frugal on a real edge board.
+///
+/// Candidates are trained on this machine's CPU, exported to ONNX, sent over a serial link to a
+/// board agent that runs them with tract while reading its supply power from an INA219, and
+/// scored on accuracy and measured power. `--board sim` runs the same agent on a
+/// pseudo-terminal with an emulated INA219: its figures are simulated and labelled so.
+#[derive(Debug, Parser)]
+#[command(name = "wattevo", version, about, long_about)]
+pub struct Cli {
+    /// More log output on stderr (-v: debug, -vv: trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {}
+
+/// Parses the arguments, sets up logging, runs the command and maps errors to exit codes.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose, cli.quiet);
+    match run(cli.command) {
+        Ok(code) => code,
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {err:#}");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
+}
+
+fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {}
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "info",
+        (false, 1) => "debug",
+        (false, _) => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("WATTEVO_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

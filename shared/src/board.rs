@@ -1,0 +1,195 @@
+//! Board profiles: what one TOML file in `boards/` declares about a board.
+//!
+//! Only the types live here (both sides need them); each side parses the TOML itself. Unknown
+//! keys are rejected so that a typo in a profile is an error, not a silently ignored setting.
+
+use alloc::string::String;
+use serde::{Deserialize, Serialize};
+
+/// One board: how to reach it, how its power is sensed, how to measure on it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BoardProfile {
+    /// Short name (`pi4b`, `sim`), reported in the handshake.
+    pub name: String,
+    /// A readable description.
+    pub description: String,
+    /// Serial link settings.
+    pub serial: SerialSettings,
+    /// The power sensor and its wiring.
+    pub sensor: SensorSettings,
+    /// Power model used by the emulated sensor (simulated figures). Real boards may omit it.
+    #[serde(default)]
+    pub power_model: Option<PowerModelSettings>,
+    /// Measurement protocol defaults.
+    #[serde(default)]
+    pub measure: MeasureDefaults,
+    /// Inference runtime settings.
+    #[serde(default)]
+    pub runtime: RuntimeSettings,
+    /// Thermal gate.
+    #[serde(default)]
+    pub thermal: ThermalSettings,
+}
+
+/// Serial link settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SerialSettings {
+    /// Default port on the host side (`/dev/ttyUSB0`); `--port` overrides it.
+    #[serde(default)]
+    pub host_port: String,
+    /// Port the agent serves on the board (`/dev/ttyGS0`, `/dev/serial0`).
+    #[serde(default)]
+    pub agent_port: String,
+    /// Baud rate (ignored by pseudo-terminals and USB gadget serial).
+    pub baud: u32,
+    /// How long the host waits for one answer, milliseconds (measurements have their own).
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u32,
+}
+
+fn default_timeout_ms() -> u32 {
+    2000
+}
+
+/// What produces the power readings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SensorSource {
+    /// A real INA219 on `/dev/i2c-N`.
+    Ina219,
+    /// An emulated INA219 (same registers and quantisation) driven by `power_model`.
+    EmulatedIna219,
+}
+
+/// The INA219 and its wiring.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SensorSettings {
+    /// Real or emulated chip.
+    pub source: SensorSource,
+    /// I2C bus number (`/dev/i2c-N`).
+    pub i2c_bus: u8,
+    /// 7-bit I2C address (0x40 with A0 = A1 = GND).
+    pub i2c_address: u8,
+    /// Shunt resistance, ohms (0.1 on most breakouts; ≤ 0.02 for a Pi 4/5).
+    pub shunt_ohms: f64,
+    /// Largest expected current, amperes (sets the current LSB = I_max / 2^15).
+    pub max_current_a: f64,
+    /// Bus voltage range, volts: 16 or 32.
+    #[serde(default = "default_bus_range")]
+    pub bus_range_v: u8,
+    /// Shunt full scale, millivolts: 40, 80, 160 or 320 (PGA /1 /2 /4 /8).
+    #[serde(default = "default_shunt_range")]
+    pub shunt_range_mv: u16,
+    /// ADC resolution, bits: 9 to 12.
+    #[serde(default = "default_adc_bits")]
+    pub adc_bits: u8,
+    /// Samples averaged per conversion: 1, 2, 4, ... 128 (12-bit only when above 1).
+    #[serde(default = "default_adc_samples")]
+    pub adc_samples: u8,
+    /// Sampler rate, hertz; 0 = as fast as the conversion time allows.
+    #[serde(default)]
+    pub sample_rate_hz: u32,
+}
+
+fn default_bus_range() -> u8 {
+    32
+}
+fn default_shunt_range() -> u16 {
+    320
+}
+fn default_adc_bits() -> u8 {
+    12
+}
+fn default_adc_samples() -> u8 {
+    1
+}
+
+/// A board's power draw as a function of load; drives the emulated sensor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PowerModelSettings {
+    /// Supply voltage at the sensor, volts.
+    pub supply_v: f64,
+    /// Power with nothing running, watts.
+    pub idle_w: f64,
+    /// Extra power per fully busy core, watts.
+    pub core_w: f64,
+    /// DRAM energy per byte moved (weights + activations), nanojoules.
+    pub dram_nj_per_byte: f64,
+    /// Standard deviation of the Gaussian noise on the load current, watts equivalent.
+    pub noise_w: f64,
+    /// Seed of the noise.
+    pub seed: u64,
+}
+
+/// Measurement protocol defaults (see `MEASUREMENT.md`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MeasureDefaults {
+    /// Idle window before and after, milliseconds.
+    pub idle_window_ms: u32,
+    /// Untimed warm-up inferences.
+    pub warmup_runs: u32,
+    /// Least inferences per timed window.
+    pub min_runs: u32,
+    /// Least duration of a timed window, milliseconds.
+    pub min_duration_ms: u32,
+    /// Least timed windows.
+    pub min_repetitions: u16,
+    /// Most timed windows.
+    pub max_repetitions: u16,
+    /// Target 95 % CI half-width of energy per inference, percent of the mean.
+    pub target_ci_pct: f32,
+    /// Flag when the idle windows differ by more than this, percent.
+    pub idle_mismatch_pct: f32,
+}
+
+impl Default for MeasureDefaults {
+    fn default() -> Self {
+        Self {
+            idle_window_ms: 2000,
+            warmup_runs: 10,
+            min_runs: 10,
+            min_duration_ms: 2000,
+            min_repetitions: 5,
+            max_repetitions: 20,
+            target_ci_pct: 2.0,
+            idle_mismatch_pct: 5.0,
+        }
+    }
+}
+
+/// Inference runtime settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RuntimeSettings {
+    /// Threads tract may use (1 is fastest for small networks).
+    pub tract_threads: u16,
+    /// Most bytes of models held at once (least recently used evicted).
+    pub model_cache_bytes: u64,
+}
+
+impl Default for RuntimeSettings {
+    fn default() -> Self {
+        Self { tract_threads: 1, model_cache_bytes: 256 * 1024 * 1024 }
+    }
+}
+
+/// Thermal gate before measuring.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ThermalSettings {
+    /// Wait until the SoC is below this, °C.
+    pub max_start_c: f32,
+    /// Wait at most this long, milliseconds.
+    pub max_wait_ms: u32,
+}
+
+impl Default for ThermalSettings {
+    fn default() -> Self {
+        Self { max_start_c: 60.0, max_wait_ms: 30_000 }
+    }
+}
