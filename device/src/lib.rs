@@ -7,3 +7,5 @@
 //! Real and simulated boards share every line of this crate except the I2C bus: a real board
 //! reads an INA219 on `/dev/i2c-N`, the simulated one an emulated INA219 driven by the board
 //! profile's power model.
+
+pub mod sensor;

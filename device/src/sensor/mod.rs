@@ -1,0 +1,62 @@
+//! Power sensing: the [`PowerSensor`] trait the sampler reads, and the analogue side of an
+//! emulated chip.
+//!
+//! A real board: `Ina219Sensor<I2cdev>` (the INA219 driver on `/dev/i2c-N`).
+//! The simulated board: `Ina219Sensor<EmulatedIna219<PowerModel>>`: the same driver, reading an
+//! emulated chip whose analogue input comes from the board profile's power model.
+
+use std::time::{Duration, Instant};
+
+use wattevo_proto::SensorInfo;
+
+/// One reading of the supply.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PowerSample {
+    /// When the reading was taken (monotonic clock).
+    pub at: Instant,
+    /// Bus (supply) voltage, volts.
+    pub bus_voltage_v: f64,
+    /// Load current, amperes.
+    pub current_a: f64,
+    /// Power, watts.
+    pub power_w: f64,
+}
+
+/// Why a reading failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SensorError {
+    /// The I2C bus failed.
+    #[error("I2C bus error: {0}")]
+    Bus(String),
+    /// The chip reported a math overflow: current or power out of range of its calibration.
+    #[error("sensor overflow: the current exceeds the calibrated range (raise max_current_a or lower shunt_ohms)")]
+    Overflow,
+    /// The configuration cannot be programmed into the chip.
+    #[error("sensor configuration: {0}")]
+    Config(String),
+}
+
+/// Something that reads the board's supply power.
+pub trait PowerSensor: Send {
+    /// Takes one reading. Blocks at most one conversion time.
+    fn read(&mut self) -> Result<PowerSample, SensorError>;
+    /// Shortest useful interval between readings (the conversion time of the configured mode).
+    fn conversion_time(&self) -> Duration;
+    /// What the sensor is and how it is calibrated, for the handshake.
+    fn info(&self) -> SensorInfo;
+}
+
+/// The analogue side of the supply at one instant: what an emulated chip converts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AnalogueSample {
+    /// Voltage at the bus pin (load side of the shunt), volts.
+    pub bus_voltage_v: f64,
+    /// Current through the shunt, amperes.
+    pub current_a: f64,
+}
+
+/// Drives an emulated sensor: the true supply voltage and current at a given instant.
+pub trait AnalogueSource: Send {
+    /// The supply at `at`.
+    fn sample(&mut self, at: Instant) -> AnalogueSample;
+}
