@@ -49,5 +49,6 @@ pub mod message;
 pub use board::*;
 pub use frame::{
     DELIMITER, FrameDecoder, FrameError, MAX_FRAME_BYTES, MAX_WIRE_FRAME_BYTES, crc32, decode_frame, encode_frame,
+    peek_hello_version,
 };
 pub use message::*;

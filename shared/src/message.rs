@@ -456,3 +456,59 @@ pub struct ErrorResponse {
 
 /// Longest `ErrorResponse::detail`, bytes.
 pub const MAX_ERROR_DETAIL_BYTES: usize = 240;
+
+impl MeasureRequest {
+    /// Inferences per run: the first dimension of `input_shape` (the batch size); `None` when
+    /// the shape is empty.
+    pub fn batch_size(&self) -> Option<u32> {
+        self.input_shape.first().copied()
+    }
+}
+
+impl ErrorResponse {
+    /// An error answer whose detail is cut to [`MAX_ERROR_DETAIL_BYTES`] at a character boundary.
+    pub fn new(error: WireError, detail: &str) -> Self {
+        let mut end = detail.len().min(MAX_ERROR_DETAIL_BYTES);
+        while !detail.is_char_boundary(end) {
+            end -= 1;
+        }
+        Self { error, detail: String::from(&detail[..end]) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_detail_is_cut_at_a_char_boundary() {
+        let long = "é".repeat(200); // 400 bytes, 2 bytes per char
+        let error = ErrorResponse::new(WireError::Internal, &long);
+        assert_eq!(error.detail.len(), MAX_ERROR_DETAIL_BYTES);
+        let odd = alloc::format!("x{long}"); // boundary at 240 falls inside a char
+        let error = ErrorResponse::new(WireError::BadRequest, &odd);
+        assert_eq!(error.detail.len(), MAX_ERROR_DETAIL_BYTES - 1);
+        assert_eq!(ErrorResponse::new(WireError::Internal, "short").detail, "short");
+    }
+
+    #[test]
+    fn batch_size_is_the_first_dimension() {
+        let mut request = MeasureRequest {
+            hash: ModelHash([0; 32]),
+            input_shape: alloc::vec![8, 1, 28, 28],
+            input_seed: 0,
+            warmup_runs: 0,
+            min_runs: 1,
+            min_duration_ms: 0,
+            min_repetitions: 1,
+            max_repetitions: 1,
+            target_ci_pct: 2.0,
+            idle_window_ms: 0,
+            idle_mismatch_pct: 5.0,
+            thermal_wait_ms: 0,
+        };
+        assert_eq!(request.batch_size(), Some(8));
+        request.input_shape.clear();
+        assert_eq!(request.batch_size(), None);
+    }
+}
