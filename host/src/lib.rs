@@ -7,4 +7,6 @@
 //! accuracy (tract) → measured on the board → metrics → fitness.
 
 pub mod cli;
+pub mod genome;
+pub mod grammar;
 pub mod netspec;

@@ -1,0 +1,264 @@
+//! Individual → phenotype → [`LayerSpec`]s → [`NetSpec`] (REFERENCE.md §1.3).
+//!
+//! Layer phenotypes: `layer:conv out_channels kernel_size stride padding act bias`,
+//! `layer:pool_avg|pool_max kernel_size stride padding`, `layer:batch_norm`,
+//! `layer:dropout rate`, `layer:fc act out_features bias`. The output rule must be
+//! `layer:fc act:softmax ...`; its width is the config's `classes`. Anything that does not map
+//! (an unknown layer, a missing key, a bad shape) is an [`Invalid`] outcome, never a panic.
+//!
+//! The text form of an [`IndividualPhenotype`] is one section per gene: `[features]` followed by
+//! one line per layer (an empty module is a header alone), `[output]` and its line, then
+//! `[<macro rule>]` and its line for each macro. It parses back to the same value.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use super::{GenomeError, Individual, LearningSpec, PARTITION_POINT, SearchSpace, genotype_error};
+use crate::grammar::{Phenotype, PhenotypeError, Value};
+use crate::netspec::{Activation, Invalid, LayerSpec, NetSpec, Padding, PoolKind};
+
+/// The layers of one module, decoded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModulePhenotype {
+    /// Module name.
+    pub name: String,
+    /// One phenotype per layer.
+    pub layers: Vec<Phenotype>,
+}
+
+/// A whole individual, decoded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndividualPhenotype {
+    /// Modules in order.
+    pub modules: Vec<ModulePhenotype>,
+    /// The output layer.
+    pub output: Phenotype,
+    /// `(rule, phenotype)` per macro gene.
+    pub macros: Vec<(String, Phenotype)>,
+}
+
+impl IndividualPhenotype {
+    /// All layer phenotypes in network order.
+    pub fn layers(&self) -> impl Iterator<Item = &Phenotype> {
+        self.modules.iter().flat_map(|m| &m.layers)
+    }
+
+    /// The phenotype of macro `rule`.
+    pub fn macro_phenotype(&self, rule: &str) -> Option<&Phenotype> {
+        self.macros.iter().find(|(r, _)| r == rule).map(|(_, p)| p)
+    }
+}
+
+impl fmt::Display for IndividualPhenotype {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for module in &self.modules {
+            writeln!(f, "[{}]", module.name)?;
+            for layer in &module.layers {
+                writeln!(f, "{layer}")?;
+            }
+        }
+        writeln!(f, "[output]\n{}", self.output)?;
+        for (rule, phenotype) in &self.macros {
+            writeln!(f, "[{rule}]\n{phenotype}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a phenotype text does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PhenotypeTextError {
+    /// A token is not `key:value`.
+    #[error("line {line}: {source}")]
+    Token {
+        /// 1-based line.
+        line: usize,
+        /// The bad token.
+        source: PhenotypeError,
+    },
+    /// The sections are not modules, `[output]`, then one-line macros.
+    #[error("line {line}: {problem}")]
+    Layout {
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+impl FromStr for IndividualPhenotype {
+    type Err = PhenotypeTextError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let layout = |line: usize, problem: &str| PhenotypeTextError::Layout { line, problem: problem.into() };
+        let mut sections: Vec<(String, Vec<Phenotype>)> = Vec::new();
+        for (index, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            let line_no = index + 1;
+            if let Some(name) = line.trim().strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                sections.push((name.to_string(), Vec::new()));
+                continue;
+            }
+            let phenotype = line.parse().map_err(|source| PhenotypeTextError::Token { line: line_no, source })?;
+            let section = sections.last_mut().ok_or_else(|| layout(line_no, "a layer before any `[section]`"))?;
+            section.1.push(phenotype);
+        }
+        let end = text.lines().count();
+        let output_at = sections.iter().position(|(n, _)| n == "output").ok_or_else(|| layout(end, "no [output]"))?;
+        let mut rest = sections.split_off(output_at).into_iter();
+        let single = |(name, mut lines): (String, Vec<Phenotype>)| match lines.len() {
+            1 => Ok((name, lines.remove(0))),
+            _ => Err(layout(end, &format!("section [{name}] must have exactly one line"))),
+        };
+        let output = rest.next().map(single).ok_or_else(|| layout(end, "no [output]"))??.1;
+        let macros = rest.map(single).collect::<Result<_, _>>()?;
+        let modules = sections.into_iter().map(|(name, layers)| ModulePhenotype { name, layers }).collect();
+        Ok(IndividualPhenotype { modules, output, macros })
+    }
+}
+
+impl Individual {
+    /// Decodes every gene.
+    pub fn phenotype(&self, space: &SearchSpace) -> Result<IndividualPhenotype, GenomeError> {
+        let grammar = &space.grammar;
+        let mut modules = Vec::with_capacity(self.modules.len());
+        for (m, module) in self.modules.iter().enumerate() {
+            let mut layers = Vec::with_capacity(module.layers.len());
+            for (l, layer) in module.layers.iter().enumerate() {
+                let place = format!("module {m} ({}) layer {l}", module.name);
+                layers.push(layer.decode(grammar, &module.name).map_err(genotype_error(place))?);
+            }
+            modules.push(ModulePhenotype { name: module.name.clone(), layers });
+        }
+        let output = self.output.decode(grammar, &space.config.output).map_err(genotype_error("output"))?;
+        let mut macros = Vec::with_capacity(self.macros.len());
+        for gene in &self.macros {
+            let phenotype =
+                gene.genotype.decode(grammar, &gene.rule).map_err(genotype_error(format!("macro {}", gene.rule)))?;
+            macros.push((gene.rule.clone(), phenotype));
+        }
+        Ok(IndividualPhenotype { modules, output, macros })
+    }
+
+    /// The evolved layers as [`LayerSpec`]s (output head excluded).
+    pub fn layer_specs(&self, space: &SearchSpace) -> Result<Vec<LayerSpec>, Invalid> {
+        let phenotype = self.phenotype(space).map_err(undecodable)?;
+        phenotype.layers().enumerate().map(|(i, p)| layer_spec(i, p)).collect()
+    }
+
+    /// The `partition_point` gene, if the individual has one (checked against the layer count
+    /// by [`NetSpec::build`]).
+    pub fn partition_point(&self, space: &SearchSpace) -> Result<Option<usize>, Invalid> {
+        let phenotype = self.phenotype(space).map_err(undecodable)?;
+        partition_point(&phenotype)
+    }
+
+    /// True when `partition_point` (if any) names an existing layer; false means the macro DSGE
+    /// mutation must be forced (REFERENCE.md §1.5).
+    pub fn partition_point_fits(&self, space: &SearchSpace) -> bool {
+        match self.partition_point(space) {
+            Ok(Some(k)) => k < self.total_layers(),
+            Ok(None) => true,
+            Err(_) => false,
+        }
+    }
+
+    /// The checked network (two heads when partitioned), or why it cannot be built.
+    pub fn to_netspec(&self, space: &SearchSpace) -> Result<NetSpec, Invalid> {
+        let phenotype = self.phenotype(space).map_err(undecodable)?;
+        check_output(&phenotype.output)?;
+        let layers = phenotype.layers().enumerate().map(|(i, p)| layer_spec(i, p)).collect::<Result<Vec<_>, _>>()?;
+        let config = &space.config;
+        NetSpec::build(config.input, config.classes, &layers, partition_point(&phenotype)?, config.limits)
+    }
+
+    /// The training settings from the `learning` macro.
+    pub fn learning_spec(&self, space: &SearchSpace) -> Result<LearningSpec, Invalid> {
+        let phenotype = self.phenotype(space).map_err(undecodable)?;
+        let learning = phenotype.macro_phenotype("learning").ok_or_else(|| whole("no `learning` macro gene"))?;
+        LearningSpec::from_phenotype(learning)
+    }
+}
+
+fn whole(reason: impl Into<String>) -> Invalid {
+    Invalid { layer: usize::MAX, reason: reason.into() }
+}
+
+fn undecodable(err: GenomeError) -> Invalid {
+    whole(format!("genotype does not decode: {err}"))
+}
+
+fn partition_point(phenotype: &IndividualPhenotype) -> Result<Option<usize>, Invalid> {
+    let Some(value) = phenotype.macros.iter().find_map(|(_, p)| p.get(PARTITION_POINT)) else {
+        return Ok(None);
+    };
+    let k = value.as_i64().and_then(|k| usize::try_from(k).ok());
+    k.map(Some).ok_or_else(|| whole(format!("partition_point `{value}` is not a layer index")))
+}
+
+fn check_output(output: &Phenotype) -> Result<(), Invalid> {
+    let is = |key: &str, want: &str| output.get(key).and_then(Value::as_text) == Some(want);
+    if is("layer", "fc") && is("act", "softmax") {
+        Ok(())
+    } else {
+        Err(whole(format!("the output layer `{output}` is not `layer:fc act:softmax`")))
+    }
+}
+
+/// One layer phenotype → [`LayerSpec`]; `index` is its place in the evolved layer list.
+pub fn layer_spec(index: usize, p: &Phenotype) -> Result<LayerSpec, Invalid> {
+    let fail = |reason: String| Invalid { layer: index, reason };
+    let text = |key: &str| p.get(key).and_then(Value::as_text).ok_or_else(|| fail(format!("`{p}`: no `{key}`")));
+    let size = |key: &str| {
+        p.get(key)
+            .and_then(Value::as_i64)
+            .and_then(|n| usize::try_from(n).ok())
+            .ok_or_else(|| fail(format!("`{p}`: `{key}` is not a non-negative integer")))
+    };
+    let padding = || -> Result<Padding, Invalid> {
+        match text("padding")? {
+            "same" => Ok(Padding::Same),
+            "valid" => Ok(Padding::Valid),
+            other => Err(fail(format!("unknown padding `{other}`"))),
+        }
+    };
+    let activation = || -> Result<Activation, Invalid> {
+        match text("act")? {
+            "linear" => Ok(Activation::Linear),
+            "relu" => Ok(Activation::Relu),
+            "sigmoid" => Ok(Activation::Sigmoid),
+            other => Err(fail(format!("unknown activation `{other}` for an evolved layer"))),
+        }
+    };
+    let bias = || -> Result<bool, Invalid> {
+        match text("bias")? {
+            "True" => Ok(true),
+            "False" => Ok(false),
+            other => Err(fail(format!("bias `{other}` is not True/False"))),
+        }
+    };
+    let pool = |kind: PoolKind| -> Result<LayerSpec, Invalid> {
+        Ok(LayerSpec::Pool { kind, kernel: size("kernel_size")?, stride: size("stride")?, padding: padding()? })
+    };
+    match text("layer")? {
+        "conv" => Ok(LayerSpec::Conv {
+            out_channels: size("out_channels")?,
+            kernel: size("kernel_size")?,
+            stride: size("stride")?,
+            padding: padding()?,
+            activation: activation()?,
+            bias: bias()?,
+        }),
+        "pool_avg" => pool(PoolKind::Avg),
+        "pool_max" => pool(PoolKind::Max),
+        "batch_norm" => Ok(LayerSpec::BatchNorm),
+        "dropout" => {
+            let rate =
+                p.get("rate").and_then(Value::as_f64).ok_or_else(|| fail(format!("`{p}`: no numeric `rate`")))?;
+            Ok(LayerSpec::Dropout { rate })
+        }
+        "fc" => Ok(LayerSpec::Dense { out_features: size("out_features")?, activation: activation()?, bias: bias()? }),
+        other => Err(fail(format!("unknown layer type `{other}`"))),
+    }
+}
