@@ -262,3 +262,80 @@ pub fn layer_spec(index: usize, p: &Phenotype) -> Result<LayerSpec, Invalid> {
         other => Err(fail(format!("unknown layer type `{other}`"))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::genome::GenomeConfig;
+    use crate::grammar::Genotype;
+
+    fn spec(text: &str) -> Result<LayerSpec, Invalid> {
+        layer_spec(3, &text.parse().expect("phenotype parses"))
+    }
+
+    #[test]
+    fn every_layer_kind_maps() {
+        let conv = spec("layer:conv out_channels:32 kernel_size:3 stride:2 padding:valid act:relu bias:False");
+        let want = LayerSpec::Conv {
+            out_channels: 32,
+            kernel: 3,
+            stride: 2,
+            padding: Padding::Valid,
+            activation: Activation::Relu,
+            bias: false,
+        };
+        assert_eq!(conv, Ok(want));
+        let pool = spec("layer:pool_avg kernel_size:2 stride:1 padding:same");
+        assert_eq!(pool, Ok(LayerSpec::Pool { kind: PoolKind::Avg, kernel: 2, stride: 1, padding: Padding::Same }));
+        assert!(matches!(spec("layer:pool_max kernel_size:2 stride:1 padding:valid"), Ok(LayerSpec::Pool { .. })));
+        assert_eq!(spec("layer:batch_norm"), Ok(LayerSpec::BatchNorm));
+        assert_eq!(spec("layer:dropout rate:0.25"), Ok(LayerSpec::Dropout { rate: 0.25 }));
+        let fc = spec("layer:fc act:sigmoid out_features:128 bias:True");
+        assert_eq!(fc, Ok(LayerSpec::Dense { out_features: 128, activation: Activation::Sigmoid, bias: true }));
+    }
+
+    #[test]
+    fn unmappable_layers_are_invalid_with_a_reason() {
+        for (text, needle) in [
+            ("layer:lstm units:3", "unknown layer type `lstm`"),
+            ("layer:conv out_channels:-4 kernel_size:3 stride:1 padding:same act:relu bias:True", "out_channels"),
+            ("layer:conv out_channels:4 kernel_size:3 stride:1 padding:full act:relu bias:True", "padding `full`"),
+            ("layer:fc act:softmax out_features:10 bias:True", "activation `softmax`"),
+            ("layer:fc act:relu out_features:10 bias:yes", "bias `yes`"),
+            ("out_features:10", "no `layer`"),
+        ] {
+            let err = spec(text).expect_err(text);
+            assert_eq!(err.layer, 3);
+            assert!(err.reason.contains(needle), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_wrong_output_rule_or_gene_is_invalid() {
+        let text = crate::grammar::Bundled::Small.text().replace("act:softmax", "act:relu");
+        let grammar = crate::grammar::parse::parse(&text, "relu-output.grammar").expect("parses");
+        let space = SearchSpace::with_grammar(GenomeConfig::small(), grammar).expect("space");
+        let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(6);
+        let mut ind = Individual::random(&space, &mut rng).expect("random");
+        let err = ind.to_netspec(&space).expect_err("the output must be fc softmax");
+        assert!(err.reason.contains("is not `layer:fc act:softmax`"), "{err}");
+        ind.output = Genotype::default();
+        let err = ind.to_netspec(&space).expect_err("an empty output gene does not decode");
+        assert!(err.reason.contains("does not decode"), "{err}");
+    }
+
+    #[test]
+    fn phenotype_text_layout_is_checked() {
+        let text = "[features]\nlayer:batch_norm\n[classification]\n[output]\nlayer:fc act:softmax\n[learning]\nk:v\n";
+        let phenotype: IndividualPhenotype = text.parse().expect("parses");
+        assert_eq!(phenotype.modules.len(), 2);
+        assert!(phenotype.modules[1].layers.is_empty());
+        assert_eq!(phenotype.to_string(), text);
+        let no_output = "[features]\nlayer:batch_norm\n".parse::<IndividualPhenotype>();
+        assert!(matches!(no_output, Err(PhenotypeTextError::Layout { .. })));
+        let two_lines = "[output]\nlayer:fc\n[learning]\na:1\nb:2\n".parse::<IndividualPhenotype>();
+        assert!(matches!(two_lines, Err(PhenotypeTextError::Layout { .. })));
+        let orphan = "layer:fc\n[output]\nlayer:fc\n".parse::<IndividualPhenotype>();
+        assert!(matches!(orphan, Err(PhenotypeTextError::Layout { line: 1, .. })));
+    }
+}

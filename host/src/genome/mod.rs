@@ -13,6 +13,12 @@
 //! - [`ops`]: mutation primitives (add/remove layer, DSGE, macro DSGE, module removal/insertion).
 //!
 //! Everything takes a [`SearchSpace`] (grammar + config) and, when random, an explicit RNG.
+//!
+//! Deliberate differences from the reference code: layers copied at initialisation or by
+//! add-layer are copies by value (the reference shares them, so one DSGE mutation changed every
+//! copy); with a single layer `partition_point` is bounded to `[0, 0]` (the reference widens it
+//! to `[0, 1]`, producing an out-of-range point that a forced mutation must then repair);
+//! sampled floats are rounded to 6 significant digits (see [`crate::grammar`]).
 
 pub mod config;
 pub mod init;

@@ -173,6 +173,26 @@ mod tests {
     }
 
     #[test]
+    fn alternative_and_attribute_moves_weigh_one_to_two() {
+        let grammar =
+            crate::grammar::parse::parse("<a> ::= x:1 [n,int,1,0,1000] | y:2 [n,int,1,0,1000]\n", "t").expect("parses");
+        let bounds = DynamicBounds::new();
+        let mut rng = ChaCha8Rng::seed_from_u64(99);
+        let mut genotype = Genotype::random(&grammar, "a", &bounds, &mut rng).expect("expands");
+        let trials = 3000;
+        let mut productions = 0;
+        for _ in 0..trials {
+            if let DsgeMutation::Production { .. } =
+                dsge_mutation(&mut genotype, &grammar, "a", &bounds, &mut rng).expect("mutates")
+            {
+                productions += 1;
+            }
+        }
+        // expected 1/3 of 3000 = 1000, standard deviation about 26
+        assert!((900..=1100).contains(&productions), "{productions} alternative moves of {trials}");
+    }
+
+    #[test]
     fn single_value_range_pulls_partition_point_back() {
         let grammar = Grammar::bundled(Bundled::Energize).expect("parses");
         let wide = DynamicBounds::from([("partition_point".to_string(), (0.0, 9.0))]);
