@@ -15,7 +15,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use super::{GenomeError, Individual, LearningSpec, PARTITION_POINT, SearchSpace, genotype_error};
+use super::{GenomeError, Individual, LearningSpec, Module, PARTITION_POINT, SearchSpace, genotype_error};
 use crate::grammar::{Phenotype, PhenotypeError, Value};
 use crate::netspec::{Activation, Invalid, LayerSpec, NetSpec, Padding, PoolKind};
 
@@ -118,19 +118,30 @@ impl FromStr for IndividualPhenotype {
     }
 }
 
+impl Module {
+    /// Decodes the module's layers.
+    pub fn phenotype(&self, space: &SearchSpace) -> Result<ModulePhenotype, GenomeError> {
+        let mut layers = Vec::with_capacity(self.layers.len());
+        for (l, layer) in self.layers.iter().enumerate() {
+            let place = format!("module {} layer {l}", self.name);
+            layers.push(layer.decode(&space.grammar, &self.name).map_err(genotype_error(place))?);
+        }
+        Ok(ModulePhenotype { name: self.name.clone(), layers })
+    }
+
+    /// The module's layers as [`LayerSpec`]s (indices in errors count from the module's start),
+    /// e.g. to build and measure the module alone with [`NetSpec::build`].
+    pub fn layer_specs(&self, space: &SearchSpace) -> Result<Vec<LayerSpec>, Invalid> {
+        let phenotype = self.phenotype(space).map_err(undecodable)?;
+        phenotype.layers.iter().enumerate().map(|(i, p)| layer_spec(i, p)).collect()
+    }
+}
+
 impl Individual {
     /// Decodes every gene.
     pub fn phenotype(&self, space: &SearchSpace) -> Result<IndividualPhenotype, GenomeError> {
         let grammar = &space.grammar;
-        let mut modules = Vec::with_capacity(self.modules.len());
-        for (m, module) in self.modules.iter().enumerate() {
-            let mut layers = Vec::with_capacity(module.layers.len());
-            for (l, layer) in module.layers.iter().enumerate() {
-                let place = format!("module {m} ({}) layer {l}", module.name);
-                layers.push(layer.decode(grammar, &module.name).map_err(genotype_error(place))?);
-            }
-            modules.push(ModulePhenotype { name: module.name.clone(), layers });
-        }
+        let modules = self.modules.iter().map(|m| m.phenotype(space)).collect::<Result<_, _>>()?;
         let output = self.output.decode(grammar, &space.config.output).map_err(genotype_error("output"))?;
         let mut macros = Vec::with_capacity(self.macros.len());
         for gene in &self.macros {

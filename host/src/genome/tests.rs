@@ -20,6 +20,9 @@ fn sample(config: GenomeConfig, seed: u64) -> (usize, usize, Vec<String>) {
         let phenotype = ind.phenotype(&space).expect("decodes");
         assert_eq!(phenotype.to_string().parse::<IndividualPhenotype>().expect("parses back"), phenotype);
         ind.learning_spec(&space).expect("the learning macro always maps");
+        let layers = ind.layer_specs(&space).expect("bundled layers always map");
+        let per_module: Vec<_> = ind.modules.iter().flat_map(|m| m.layer_specs(&space).expect("maps")).collect();
+        assert_eq!(per_module, layers);
         match ind.to_netspec(&space) {
             Ok(spec) => {
                 valid += 1;
