@@ -66,14 +66,28 @@ pub fn dsge_mutation(
     rng: &mut impl Rng,
 ) -> Result<DsgeMutation, GenotypeError> {
     let symbols: Vec<String> = genotype.expansions.keys().cloned().collect();
-    if symbols.is_empty() {
-        genotype.repair(grammar, start, bounds, rng)?;
-        return Ok(DsgeMutation::Neutral { symbol: start.to_string() });
-    }
-    let symbol = symbols[rng.random_range(0..symbols.len())].clone();
+    let mutation = if symbols.is_empty() {
+        DsgeMutation::Neutral { symbol: start.to_string() }
+    } else {
+        let symbol = symbols[rng.random_range(0..symbols.len())].clone();
+        let count = genotype.expansions.get(&symbol).map_or(0, Vec::len);
+        let index = rng.random_range(0..count.max(1));
+        mutate_expansion(genotype, grammar, symbol, index, bounds, rng)?
+    };
+    genotype.repair(grammar, start, bounds, rng)?;
+    Ok(mutation)
+}
+
+/// Mutates expansion `index` of `symbol` (no repair).
+fn mutate_expansion(
+    genotype: &mut Genotype,
+    grammar: &Grammar,
+    symbol: String,
+    index: usize,
+    bounds: &DynamicBounds,
+    rng: &mut impl Rng,
+) -> Result<DsgeMutation, GenotypeError> {
     let rule = grammar.productions(&symbol).ok_or_else(|| GenotypeError::UnknownSymbol(symbol.clone()))?;
-    let count = genotype.expansions.get(&symbol).map_or(0, Vec::len);
-    let index = rng.random_range(0..count.max(1));
     let Some(current) = genotype.expansions.get(&symbol).and_then(|list| list.get(index)).cloned() else {
         return Ok(DsgeMutation::Neutral { symbol });
     };
@@ -84,30 +98,27 @@ pub fn dsge_mutation(
     let others: Vec<usize> =
         (0..rule.len()).filter(|&j| rule[j] != *current_alt && !rule[..j].contains(&rule[j])).collect();
     let attributes: Vec<_> = current_alt.attributes().collect();
-    let production_weight = usize::from(rule.len() > 1 && !others.is_empty());
+    let production_weight = usize::from(!others.is_empty());
     let attribute_weight = if attributes.is_empty() { 0 } else { 2 };
     if production_weight + attribute_weight == 0 {
         return Ok(DsgeMutation::Neutral { symbol });
     }
-    let mutation = if rng.random_range(0..production_weight + attribute_weight) < production_weight {
+    if rng.random_range(0..production_weight + attribute_weight) < production_weight {
         let to = others[rng.random_range(0..others.len())];
         let fresh = sample_expansion(grammar, &symbol, to, bounds, rng)?;
         set_expansion(genotype, &symbol, index, fresh);
-        DsgeMutation::Production { symbol, index, from: current.production, to }
-    } else {
-        let which = rng.random_range(0..attributes.len());
-        let attr = attributes[which];
-        let from = current.values.get(which).cloned().unwrap_or(Value::List(Vec::new()));
-        let to = resample(attr, &from, bounds, rng)?;
-        let mut changed = current.clone();
-        if let Some(slot) = changed.values.get_mut(which) {
-            *slot = to.clone();
-        }
-        set_expansion(genotype, &symbol, index, changed);
-        DsgeMutation::Attribute { symbol, index, name: attr.name.clone(), from, to }
-    };
-    genotype.repair(grammar, start, bounds, rng)?;
-    Ok(mutation)
+        return Ok(DsgeMutation::Production { symbol, index, from: current.production, to });
+    }
+    let which = rng.random_range(0..attributes.len());
+    let attr = attributes[which];
+    let from = current.values.get(which).cloned().unwrap_or(Value::List(Vec::new()));
+    let to = resample(attr, &from, bounds, rng)?;
+    let mut changed = current;
+    if let Some(slot) = changed.values.get_mut(which) {
+        *slot = to.clone();
+    }
+    set_expansion(genotype, &symbol, index, changed);
+    Ok(DsgeMutation::Attribute { symbol, index, name: attr.name.clone(), from, to })
 }
 
 fn set_expansion(genotype: &mut Genotype, symbol: &str, index: usize, expansion: super::Expansion) {
