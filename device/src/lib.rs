@@ -8,4 +8,5 @@
 //! reads an INA219 on `/dev/i2c-N`, the simulated one an emulated INA219 driven by the board
 //! profile's power model.
 
+pub mod ina219;
 pub mod sensor;

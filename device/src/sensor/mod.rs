@@ -5,6 +5,10 @@
 //! The simulated board: `Ina219Sensor<EmulatedIna219<PowerModel>>`: the same driver, reading an
 //! emulated chip whose analogue input comes from the board profile's power model.
 
+pub mod ina219_sensor;
+
+pub use ina219_sensor::{Ina219Reading, Ina219Sensor};
+
 use std::time::{Duration, Instant};
 
 use wattevo_proto::SensorInfo;
@@ -34,6 +38,9 @@ pub enum SensorError {
     /// The configuration cannot be programmed into the chip.
     #[error("sensor configuration: {0}")]
     Config(String),
+    /// No conversion completed in the time one should have (chip powered down or stuck).
+    #[error("sensor timeout: {0}")]
+    Timeout(String),
 }
 
 /// Something that reads the board's supply power.
