@@ -494,8 +494,14 @@ mod tests {
 
     #[test]
     fn invalid_networks_say_why() {
-        let err = NetSpec::build(MNIST, 10, &[conv(8, 5, 1, Padding::Valid); 7], None, SpecLimits::default())
-            .expect_err("too deep");
+        let err = NetSpec::build(
+            MNIST,
+            10,
+            &std::iter::repeat_n(conv(8, 5, 1, Padding::Valid), 7).collect::<Vec<_>>(),
+            None,
+            SpecLimits::default(),
+        )
+        .expect_err("too deep");
         assert_eq!(err.layer, 6);
         assert!(err.reason.contains("larger than its 4×4 input"), "{err}");
         let dense = LayerSpec::Dense { out_features: 16, activation: Activation::Relu, bias: true };
