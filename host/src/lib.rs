@@ -7,6 +7,7 @@
 //! accuracy (tract) → measured on the board → metrics → fitness.
 
 pub mod cli;
+pub mod data;
 pub mod genome;
 pub mod grammar;
 pub mod netspec;

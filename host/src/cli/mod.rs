@@ -15,6 +15,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod data;
+
 /// Exit code: a command failed.
 pub const EXIT_FAILURE: u8 = 1;
 /// Exit code: the board speaks another protocol version.
@@ -42,7 +44,10 @@ pub struct Cli {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Get datasets (Fashion-MNIST) or see which are available.
+    Data(data::DataArgs),
+}
 
 /// Parses the arguments, sets up logging, runs the command and maps errors to exit codes.
 pub fn main() -> ExitCode {
@@ -61,7 +66,9 @@ pub fn main() -> ExitCode {
 }
 
 fn run(command: Command) -> anyhow::Result<ExitCode> {
-    match command {}
+    match command {
+        Command::Data(args) => args.exec(),
+    }
 }
 
 fn init_logging(verbose: u8, quiet: bool) {
