@@ -193,3 +193,88 @@ impl Default for ThermalSettings {
         Self { max_start_c: 60.0, max_wait_ms: 30_000 }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::{Path, PathBuf};
+    use std::string::ToString;
+    use std::vec::Vec;
+
+    fn boards_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../boards")
+    }
+
+    fn profile_files() -> Vec<PathBuf> {
+        let entries = std::fs::read_dir(boards_dir()).expect("boards/ exists");
+        let mut files: Vec<PathBuf> = entries
+            .map(|e| e.expect("directory entry").path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        files.sort();
+        files
+    }
+
+    fn parse(path: &Path) -> BoardProfile {
+        let text = std::fs::read_to_string(path).expect("readable profile");
+        toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    /// Checks what the INA219 needs: the calibration register fits, the shunt range covers the
+    /// largest current (datasheet: Cal = trunc(0.04096 / (I_max / 2^15 × R))).
+    fn check_sensor(path: &Path, sensor: &SensorSettings) {
+        let current_lsb_a = sensor.max_current_a / 32768.0;
+        let calibration = (0.04096 / (current_lsb_a * sensor.shunt_ohms)).trunc();
+        assert!((1.0..65536.0).contains(&calibration), "{}: calibration {calibration}", path.display());
+        let full_scale_mv = sensor.max_current_a * sensor.shunt_ohms * 1000.0;
+        assert!(full_scale_mv <= f64::from(sensor.shunt_range_mv), "{}: {full_scale_mv} mV", path.display());
+        assert!([40, 80, 160, 320].contains(&sensor.shunt_range_mv), "{}", path.display());
+        assert!([16, 32].contains(&sensor.bus_range_v), "{}", path.display());
+    }
+
+    #[test]
+    fn every_bundled_profile_parses_and_is_consistent() {
+        let files = profile_files();
+        let names: Vec<_> = files.iter().map(|p| p.file_stem().expect("stem").to_string_lossy().to_string()).collect();
+        for expected in ["pi4b", "pi5", "pizero2w", "sim"] {
+            assert!(names.iter().any(|n| n == expected), "boards/{expected}.toml missing");
+        }
+        for path in &files {
+            let profile = parse(path);
+            assert_eq!(Some(profile.name.as_str()), path.file_stem().and_then(|s| s.to_str()), "{}", path.display());
+            check_sensor(path, &profile.sensor);
+            let model = profile.power_model.as_ref().expect("every bundled profile can be simulated");
+            assert!(model.idle_w > 0.0 && model.core_w > 0.0 && model.supply_v > 4.5, "{}", path.display());
+            let again: BoardProfile = toml::from_str(&toml::to_string(&profile).expect("serialise")).expect("reparse");
+            assert_eq!(again, profile, "{}", path.display());
+        }
+    }
+
+    #[test]
+    fn sim_is_emulated_and_real_boards_are_not() {
+        for path in profile_files() {
+            let profile = parse(&path);
+            let emulated = profile.sensor.source == SensorSource::EmulatedIna219;
+            assert_eq!(emulated, profile.name == "sim", "{}", path.display());
+        }
+    }
+
+    fn error_for(edit: impl Fn(&str) -> std::string::String) -> std::string::String {
+        let text = std::fs::read_to_string(boards_dir().join("pi4b.toml")).expect("pi4b.toml");
+        let edited = edit(&text);
+        assert_ne!(edited, text, "the edit must change the profile");
+        toml::from_str::<BoardProfile>(&edited).expect_err("malformed profile must not parse").to_string()
+    }
+
+    #[test]
+    fn malformed_profile_errors_name_the_key() {
+        let wrong_type = error_for(|t| t.replace("baud = 921600", "baud = \"fast\""));
+        assert!(wrong_type.contains("baud") && wrong_type.contains("u32"), "{wrong_type}");
+        let unknown = error_for(|t| t.replace("baud = 921600", "baud = 921600\nbaudrate = 9600"));
+        assert!(unknown.contains("baudrate"), "{unknown}");
+        let missing = error_for(|t| t.replace("shunt_ohms = 0.01\n", ""));
+        assert!(missing.contains("shunt_ohms"), "{missing}");
+        let bad_source = error_for(|t| t.replace("source = \"ina219\"", "source = \"ina226\""));
+        assert!(bad_source.contains("ina226") && bad_source.contains("source"), "{bad_source}");
+    }
+}
