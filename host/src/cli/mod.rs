@@ -15,7 +15,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod boards;
 pub mod data;
+pub mod profile;
+pub mod train;
 
 /// Exit code: a command failed.
 pub const EXIT_FAILURE: u8 = 1;
@@ -47,6 +50,12 @@ pub struct Cli {
 pub enum Command {
     /// Get datasets (Fashion-MNIST) or see which are available.
     Data(data::DataArgs),
+    /// Measure an ONNX model's power, energy and latency on a board (simulated or real).
+    Profile(profile::ProfileArgs),
+    /// List the bundled board profiles, or check a board's wiring (--check).
+    Boards(boards::BoardsArgs),
+    /// Train one network, export it (and its partitions) to ONNX, report the exported accuracy.
+    Train(train::TrainArgs),
 }
 
 /// Parses the arguments, sets up logging, runs the command and maps errors to exit codes.
@@ -68,6 +77,9 @@ pub fn main() -> ExitCode {
 fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Data(args) => args.exec(),
+        Command::Profile(args) => args.exec(),
+        Command::Boards(args) => args.exec(),
+        Command::Train(args) => args.exec(),
     }
 }
 

@@ -1,0 +1,86 @@
+//! What the host needs to know about an ONNX model before measuring it: its input shape.
+//!
+//! Read from the `ModelProto` directly (no tract load): the first graph input that is not an
+//! initializer; a symbolic dimension (batch `N`) becomes 1.
+
+use prost::Message;
+use tract_onnx::pb::{ModelProto, tensor_shape_proto::dimension::Value as Dim, type_proto::Value as TypeValue};
+
+/// Why a model's input shape could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelInfoError {
+    /// The bytes are not an ONNX `ModelProto`.
+    #[error("{model}: not an ONNX model (protobuf decoding failed: {reason})")]
+    NotOnnx {
+        /// The model's file or name.
+        model: String,
+        /// The decoder's message.
+        reason: String,
+    },
+    /// The graph has no (non-initializer) tensor input with a shape.
+    #[error("{model}: the ONNX graph declares no input tensor with a shape")]
+    NoInput {
+        /// The model's file or name.
+        model: String,
+    },
+}
+
+/// The input shape of the model's first real input, batch first; symbolic dimensions are 1.
+pub fn onnx_input_shape(model_bytes: &[u8], model: &str) -> Result<Vec<u32>, ModelInfoError> {
+    let proto = ModelProto::decode(model_bytes)
+        .map_err(|err| ModelInfoError::NotOnnx { model: model.to_owned(), reason: err.to_string() })?;
+    let no_input = || ModelInfoError::NoInput { model: model.to_owned() };
+    let graph = proto.graph.ok_or_else(no_input)?;
+    let input = graph
+        .input
+        .iter()
+        .find(|input| !graph.initializer.iter().any(|init| init.name == input.name))
+        .ok_or_else(no_input)?;
+    let Some(TypeValue::TensorType(tensor)) = input.r#type.as_ref().and_then(|t| t.value.as_ref()) else {
+        return Err(no_input());
+    };
+    let shape = tensor.shape.as_ref().ok_or_else(no_input)?;
+    Ok(shape
+        .dim
+        .iter()
+        .map(|dim| match dim.value {
+            Some(Dim::DimValue(value)) if value > 0 => u32::try_from(value).unwrap_or(1),
+            _ => 1,
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use tract_onnx::pb::{
+        GraphProto, TensorShapeProto, TypeProto, ValueInfoProto, tensor_shape_proto::Dimension, type_proto::Tensor,
+    };
+
+    use super::*;
+
+    fn input(name: &str, dims: Vec<Option<Dim>>) -> ValueInfoProto {
+        let dim = dims.into_iter().map(|value| Dimension { denotation: String::new(), value }).collect();
+        let tensor = Tensor { elem_type: 1, shape: Some(TensorShapeProto { dim }) };
+        ValueInfoProto {
+            name: name.into(),
+            r#type: Some(TypeProto { denotation: String::new(), value: Some(TypeValue::TensorType(tensor)) }),
+            doc_string: String::new(),
+        }
+    }
+
+    #[test]
+    fn reads_shape_with_symbolic_batch() {
+        let dims = vec![Some(Dim::DimParam("N".into())), Some(Dim::DimValue(1)), Some(Dim::DimValue(28)), None];
+        let graph = GraphProto { input: vec![input("x", dims)], ..GraphProto::default() };
+        let bytes = ModelProto { graph: Some(graph), ..ModelProto::default() }.encode_to_vec();
+        assert_eq!(onnx_input_shape(&bytes, "m.onnx").expect("shape"), vec![1, 1, 28, 1]);
+    }
+
+    #[test]
+    fn garbage_and_empty_graphs_are_errors() {
+        let err = onnx_input_shape(&[0xff, 0xff, 0xff], "bad.onnx").expect_err("garbage");
+        assert!(err.to_string().starts_with("bad.onnx: not an ONNX model"), "{err}");
+        let bytes = ModelProto { graph: Some(GraphProto::default()), ..ModelProto::default() }.encode_to_vec();
+        assert!(matches!(onnx_input_shape(&bytes, "e.onnx"), Err(ModelInfoError::NoInput { .. })));
+    }
+}

@@ -1,0 +1,162 @@
+//! Opening a board by profile: the simulated board (agent spawned on a pty) or a real one on a
+//! serial port, handshake done; and building a measure request from the profile's defaults.
+
+use std::time::Duration;
+
+use serialport::TTYPort;
+use wattevo_proto::{BoardProfile, HelloResponse, MeasureRequest, ModelHash, SensorSource};
+
+use super::client::{BoardClient, ClientError, LinkLabel};
+use super::profiles::{LoadedProfile, ProfileError, load_profile};
+use super::serial::{SerialError, open_serial};
+use super::sim::{SimAgent, SimError};
+
+/// Why a board could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum BoardError {
+    /// The profile is missing or malformed.
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+    /// The serial port could not be opened.
+    #[error(transparent)]
+    Serial(#[from] SerialError),
+    /// The simulated board could not be started.
+    #[error(transparent)]
+    Sim(#[from] SimError),
+    /// The agent did not answer properly.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// A real board was asked for without a port.
+    #[error("board {board} ({origin}) needs a serial port: pass --port /dev/ttyUSB0 or set serial.host_port")]
+    NoPort {
+        /// The board.
+        board: String,
+        /// The profile's origin.
+        origin: String,
+    },
+}
+
+impl BoardError {
+    /// True when the agent speaks another protocol version (the CLI exits with code 3).
+    pub fn is_protocol_mismatch(&self) -> bool {
+        match self {
+            BoardError::Client(err) => err.is_protocol_mismatch(),
+            BoardError::Sim(SimError::Handshake { source, .. }) => source.is_protocol_mismatch(),
+            _ => false,
+        }
+    }
+}
+
+/// An open board: a client that completed the handshake, the profile, and the simulated
+/// agent's process when the board is simulated (killed when this is dropped).
+#[derive(Debug)]
+pub struct BoardSession {
+    /// The client; `client.handshake()` holds the agent's `Hello`.
+    pub client: BoardClient<TTYPort>,
+    /// The profile used.
+    pub profile: LoadedProfile,
+    /// The agent's handshake.
+    pub hello: HelloResponse,
+    /// The simulated agent, when the board is simulated.
+    pub sim: Option<SimAgent>,
+}
+
+/// Where to find a board.
+#[derive(Debug, Clone, Default)]
+pub struct OpenOptions {
+    /// Serial port; `None`: the profile's `serial.host_port`, or a simulated board when the
+    /// profile's sensor is emulated and it names no port.
+    pub port: Option<String>,
+    /// Run directory for the simulated agent's log (a temporary file otherwise).
+    pub run_dir: Option<std::path::PathBuf>,
+}
+
+impl BoardSession {
+    /// Opens `board` (a profile path or bare name such as `sim`, `pi4b`) and says `Hello`.
+    pub fn open(board: &str, options: &OpenOptions) -> Result<Self, BoardError> {
+        let profile = load_profile(board)?;
+        let timeout = Duration::from_millis(u64::from(profile.profile.serial.timeout_ms));
+        let port = options
+            .port
+            .clone()
+            .or_else(|| Some(profile.profile.serial.host_port.clone()).filter(|port| !port.is_empty()));
+        match port {
+            Some(port) => {
+                let tty = open_serial(&port, profile.profile.serial.baud)?;
+                let label = LinkLabel { board: profile.profile.name.clone(), port };
+                let mut client = BoardClient::new(tty, label, timeout);
+                let hello = client.hello()?;
+                Ok(Self { client, profile, hello, sim: None })
+            }
+            None if profile.profile.sensor.source == SensorSource::EmulatedIna219 => {
+                let mut sim = SimAgent::spawn(&profile, options.run_dir.as_deref())?;
+                let client = sim.connect(timeout)?;
+                let hello = client.handshake().cloned().ok_or_else(|| ClientError::Unexpected {
+                    link: client.label().to_string(),
+                    request: "Hello",
+                    got: "no handshake".into(),
+                })?;
+                Ok(Self { client, profile, hello, sim: Some(sim) })
+            }
+            None => Err(BoardError::NoPort { board: profile.profile.name.clone(), origin: profile.origin.clone() }),
+        }
+    }
+
+    /// Where the figures come from, for every printed figure: `measured on pi4b with INA219`
+    /// or `SIMULATED (emulated INA219, sim power model)`.
+    pub fn source_label(&self) -> String {
+        source_label(&self.hello)
+    }
+}
+
+/// The source label of a handshake's figures.
+pub fn source_label(hello: &HelloResponse) -> String {
+    use wattevo_proto::SensorKind;
+    match hello.sensor.kind {
+        SensorKind::Ina219 => format!("measured on {} with INA219", hello.board_name),
+        SensorKind::EmulatedIna219 => format!("SIMULATED (emulated INA219, {} power model)", hello.board_name),
+        SensorKind::PowerModel => format!("SIMULATED ({} power model, no sensor chip)", hello.board_name),
+    }
+}
+
+/// Overrides of the profile's measurement defaults (command-line flags).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct MeasureOverrides {
+    /// Idle window before and after, milliseconds.
+    pub idle_ms: Option<u32>,
+    /// Least duration of one timed window, milliseconds.
+    pub min_duration_ms: Option<u32>,
+    /// Timed windows: sets both the least and the most.
+    pub repetitions: Option<u16>,
+    /// Target 95 % CI half-width of energy per inference, percent of the mean.
+    pub target_ci_pct: Option<f32>,
+}
+
+/// A measure request from the profile's defaults, the overrides, the model and its input shape.
+pub fn measure_request(
+    profile: &BoardProfile,
+    overrides: &MeasureOverrides,
+    hash: ModelHash,
+    input_shape: Vec<u32>,
+    input_seed: u64,
+) -> MeasureRequest {
+    let defaults = &profile.measure;
+    let (min_repetitions, max_repetitions) = match overrides.repetitions {
+        Some(reps) => (reps.max(1), reps.max(1)),
+        None => (defaults.min_repetitions, defaults.max_repetitions.max(defaults.min_repetitions)),
+    };
+    MeasureRequest {
+        hash,
+        input_shape,
+        input_seed,
+        warmup_runs: defaults.warmup_runs,
+        min_runs: defaults.min_runs,
+        min_duration_ms: overrides.min_duration_ms.unwrap_or(defaults.min_duration_ms),
+        min_repetitions,
+        max_repetitions,
+        target_ci_pct: overrides.target_ci_pct.unwrap_or(defaults.target_ci_pct),
+        idle_window_ms: overrides.idle_ms.unwrap_or(defaults.idle_window_ms),
+        idle_mismatch_pct: defaults.idle_mismatch_pct,
+        thermal_wait_ms: profile.thermal.max_wait_ms,
+    }
+}

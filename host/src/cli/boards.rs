@@ -1,0 +1,136 @@
+//! `wattevo boards`: list the bundled board profiles, or check one board's wiring
+//! (`--check`: handshake plus a sensor read with nothing running).
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use wattevo_proto::BoardProfile;
+
+use super::EXIT_PROTOCOL;
+use super::profile::spinner;
+use crate::board::profiles::{BUNDLED_PROFILES, load_profile};
+use crate::board::session::{BoardSession, OpenOptions, source_label};
+
+/// List board profiles, or check a board's wiring.
+#[derive(Debug, clap::Args)]
+pub struct BoardsArgs {
+    /// Print JSON on stdout instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Handshake with the board and read its sensor with nothing running (wiring check).
+    #[arg(long, requires = "board")]
+    pub check: bool,
+    /// Board profile to check: a bare name (`sim`, `pi4b`) or a path.
+    #[arg(long)]
+    pub board: Option<String>,
+    /// Serial port of a real board (default: the profile's `serial.host_port`).
+    #[arg(long)]
+    pub port: Option<String>,
+    /// How long to read the sensor, milliseconds.
+    #[arg(long, default_value_t = 2000)]
+    pub duration_ms: u32,
+}
+
+impl BoardsArgs {
+    /// Runs the command.
+    pub fn exec(self) -> anyhow::Result<ExitCode> {
+        match (&self.board, self.check) {
+            (Some(board), true) => self.check(board),
+            _ => self.list(),
+        }
+    }
+
+    fn list(&self) -> anyhow::Result<ExitCode> {
+        let mut rows = Vec::new();
+        for (name, _) in BUNDLED_PROFILES {
+            let loaded = load_profile(name)?;
+            rows.push((loaded.origin, loaded.profile));
+        }
+        let mut out = std::io::stdout().lock();
+        if self.json {
+            let list: Vec<_> = rows.iter().map(|(origin, p)| profile_json(origin, p)).collect();
+            writeln!(out, "{}", serde_json::to_string_pretty(&list)?)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        writeln!(out, "{:<10} {:<16} {:>8} {:>8}  {:<24} description", "board", "sensor", "baud", "idle W", "profile")?;
+        for (origin, p) in &rows {
+            let idle = p.power_model.as_ref().map_or("-".to_owned(), |m| format!("{:.2}", m.idle_w));
+            let sensor = format!("{:?}", p.sensor.source);
+            writeln!(
+                out,
+                "{:<10} {sensor:<16} {:>8} {idle:>8}  {origin:<24} {}",
+                p.name, p.serial.baud, p.description
+            )?;
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+
+    fn check(&self, board: &str) -> anyhow::Result<ExitCode> {
+        let progress = spinner(self.json);
+        progress.set_message(format!("opening board {board}"));
+        let options = OpenOptions { port: self.port.clone(), run_dir: None };
+        let mut session = match BoardSession::open(board, &options) {
+            Ok(session) => session,
+            Err(err) if err.is_protocol_mismatch() => {
+                progress.finish_and_clear();
+                eprintln!("error: {err}");
+                return Ok(ExitCode::from(EXIT_PROTOCOL));
+            }
+            Err(err) => return Err(err.into()),
+        };
+        progress.set_message(format!("reading the sensor for {} ms", self.duration_ms));
+        let reading = session.client.read_sensor(self.duration_ms)?;
+        progress.finish_and_clear();
+        let hello = &session.hello;
+        let source = source_label(hello);
+        let mut out = std::io::stdout().lock();
+        if self.json {
+            let value = serde_json::json!({
+                "source": source,
+                "simulated": !reading.sensor.is_measured(),
+                "port": session.client.label().port,
+                "handshake": serde_json::to_value(hello)?,
+                "reading": serde_json::to_value(reading)?,
+            });
+            writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        let s = &hello.sensor;
+        writeln!(
+            out,
+            "board        {} (agent {}, tract {})",
+            session.client.label(),
+            hello.agent_version,
+            hello.tract_version
+        )?;
+        writeln!(
+            out,
+            "sensor       {:?} on i2c-{} at {:#04x}: shunt {} Ω, max {} A, current LSB {} A, calibration {}, ADC {}",
+            s.kind, s.i2c_bus, s.i2c_address, s.shunt_ohms, s.max_current_a, s.current_lsb_a, s.calibration, s.adc_mode
+        )?;
+        writeln!(out, "bus voltage  {:.3} V", reading.bus_voltage_v)?;
+        writeln!(out, "current      {:.4} A", reading.current_a)?;
+        writeln!(out, "idle power   {:.4} W", reading.power_w)?;
+        writeln!(
+            out,
+            "samples      {} at {:.0} Hz over {} ms",
+            reading.samples, reading.sample_rate_hz, self.duration_ms
+        )?;
+        writeln!(out, "source       {source}")?;
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+fn profile_json(origin: &str, profile: &BoardProfile) -> serde_json::Value {
+    serde_json::json!({
+        "name": profile.name,
+        "description": profile.description,
+        "origin": origin,
+        "sensor": format!("{:?}", profile.sensor.source),
+        "baud": profile.serial.baud,
+        "host_port": profile.serial.host_port,
+        "agent_port": profile.serial.agent_port,
+        "idle_w": profile.power_model.as_ref().map(|m| m.idle_w),
+        "simulated": profile.sensor.source != wattevo_proto::SensorSource::Ina219,
+    })
+}
