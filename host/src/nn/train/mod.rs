@@ -1,0 +1,122 @@
+//! Training a candidate: the evolved optimiser, mini-batches, two heads in one step, a
+//! wall-clock budget, early stopping, and resuming from saved weights (`train_longer`).
+//!
+//! Entry points: [`Trainer::new`] then [`Trainer::run`] (or [`train`] for both), [`evaluate`]
+//! for a validation or fitness pass, [`Trainer::save`] / [`Trainer::load`] to continue later.
+//!
+//! Behaviour (reference code, REFERENCE.md §1.4 and §4, and where this deviates):
+//! - Loss: cross-entropy of the main head, plus that of the extra head when the network is
+//!   partitioned; one optimiser step minimises the sum. By default the loss is computed on the
+//!   heads' logits ([`LossKind::Logits`]). The reference applies softmax in the head and then
+//!   PyTorch's `CrossEntropyLoss` (softmax twice, which flattens gradients and slows learning);
+//!   [`LossKind::DoubleSoftmax`] reproduces that for fidelity.
+//! - Batches: the evolved batch size, last partial batch dropped (`drop_last`, as the
+//!   reference). The reference does not shuffle; here the order is shuffled every epoch with a
+//!   ChaCha8 stream seeded by (seed, epoch), so a resumed run sees the same orders.
+//! - Stopping: the wall-clock budget is checked after every batch and after every validation
+//!   pass (the reference checks once per epoch), so a run overshoots its budget by at most one
+//!   batch or one validation pass. Early stopping: the validation loss (sum of both heads) has
+//!   not improved for `early_stop_patience` epochs. Also stops after `epochs` epochs in total.
+//! - Resuming: [`Trainer::save`] writes the weights, the optimiser state and the epoch/step
+//!   counters; [`Trainer::load`] + [`Trainer::run`] continue with a further budget, the epoch
+//!   counter and the LARS schedule continuing. The early-stopping patience restarts with each
+//!   run, as the reference creates its callbacks per training call.
+//! - Threads: burn-flex runs its kernels on rayon's global pool, which uses every logical CPU
+//!   (both cores here) unless `RAYON_NUM_THREADS` says otherwise.
+//! - Determinism: shuffling and the optimiser are deterministic; dropout draws from burn's
+//!   backend RNG, seeded with [`TrainOptions::seed`] when a run starts. Multi-threaded matrix
+//!   products may sum in a different order with another thread count, so results are
+//!   reproducible for a given seed *and* thread count.
+
+mod batches;
+mod checkpoint;
+mod eval;
+mod lars;
+mod optim;
+mod trainer;
+mod two_head;
+
+use burn::module::Module;
+use burn::tensor::Tensor;
+use serde::{Deserialize, Serialize};
+
+pub use crate::genome::{LearningSpec, Optimiser};
+pub use crate::nn::HeadOutputs;
+
+pub use batches::{Batcher, Samples};
+pub use checkpoint::CHECKPOINT_STATE_FILE;
+pub use eval::{Evaluation, HeadEvaluation, evaluate};
+pub use lars::{LARS_ETA, Lars, LarsSchedule};
+pub use optim::{LrSchedule, build_optimizer};
+pub use trainer::{Progress, StopReason, TrainOutcome, Trainer, train};
+
+/// A network the training loop can train: a burn module with one or two classifier heads.
+pub trait TwoHeadNet: Module {
+    /// The heads' logits for a batch of images `[batch, channels, height, width]`.
+    fn head_logits(&self, images: Tensor<4>) -> HeadOutputs;
+}
+
+/// How the loss is computed from a head's output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LossKind {
+    /// Cross-entropy on the logits (standard).
+    #[default]
+    Logits,
+    /// Cross-entropy on the softmax of the logits, as the reference code does.
+    DoubleSoftmax,
+}
+
+/// Settings of a training run that do not come from the genome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainOptions {
+    /// Seed of the batch order and of the backend RNG (dropout).
+    pub seed: u64,
+    /// Loss on logits or the reference's double softmax.
+    pub loss: LossKind,
+    /// Samples per forward pass when evaluating (does not affect results).
+    pub eval_batch_size: usize,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        Self { seed: 0, loss: LossKind::Logits, eval_batch_size: 500 }
+    }
+}
+
+/// Why training could not start, or a checkpoint could not be saved or loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// The pixel buffer and labels do not describe whole images.
+    #[error("samples: {pixels} pixel values for {labels} labels of {dims:?} (channels, height, width)")]
+    Samples {
+        /// Values in the pixel buffer.
+        pixels: usize,
+        /// Number of labels.
+        labels: usize,
+        /// Dimensions of one image.
+        dims: [usize; 3],
+    },
+    /// The training set is empty.
+    #[error("the training set is empty")]
+    EmptyTrainingSet,
+    /// The learning settings cannot be used.
+    #[error("learning settings: {0}")]
+    Settings(String),
+    /// Reading or writing a checkpoint file failed.
+    #[error("checkpoint {path}: {source}")]
+    CheckpointIo {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A checkpoint file has the wrong content.
+    #[error("checkpoint {path}: {reason}")]
+    CheckpointFormat {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+}

@@ -1,0 +1,47 @@
+//! Acceptance of issue 5 on the embedded digits (debug build, dependencies optimised):
+//! the known-good CNN (`wattevo train --preset cnn`) reaches ≥ 0.97 test accuracy, computed by
+//! tract from the exported ONNX, which agrees with burn's to within 0.1 percentage point; a
+//! two-head run trains both heads and partition 1's file is smaller than partition 0's.
+//! The training budget keeps the whole test under a minute on a 2-core machine.
+
+use wattevo::cli::train::{Preset, TrainArgs, TrainReport};
+use wattevo::data::DatasetName;
+
+fn args(out: &std::path::Path, seconds: f64, partition_point: Option<usize>) -> TrainArgs {
+    TrainArgs {
+        phenotype: None,
+        seed: None,
+        preset: Some(Preset::Cnn),
+        partition_point,
+        dataset: DatasetName::Digits,
+        data_dir: None,
+        seconds,
+        train_seed: 7,
+        double_softmax: false,
+        out: out.to_owned(),
+        json: true,
+    }
+}
+
+fn exported<'a>(report: &'a TrainReport, name: &str) -> &'a wattevo::cli::train::ExportedAccuracy {
+    report.exported.iter().find(|e| e.name == name).unwrap_or_else(|| panic!("{name} exported: {report:?}"))
+}
+
+#[test]
+fn known_good_cnn_learns_digits_and_two_heads_both_learn() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let report = args(&dir.path().join("cnn"), 25.0, None).report().expect("trains and exports");
+    let network = exported(&report, "network");
+    eprintln!("digits cnn: {:?}, {network:?}", report.training);
+    assert!(network.test_accuracy >= 0.97, "test accuracy {network:?}");
+    assert!((network.test_accuracy - network.burn_test_accuracy).abs() <= 0.001, "{network:?}");
+    assert!(dir.path().join("cnn/network.onnx").is_file());
+
+    // extra head after the first pooling layer
+    let report = args(&dir.path().join("two"), 15.0, Some(1)).report().expect("trains and exports");
+    let (p0, p1) = (exported(&report, "partition0"), exported(&report, "partition1"));
+    eprintln!("two heads: {p0:?} {p1:?}");
+    assert!(p0.test_accuracy > 0.9 && p1.test_accuracy > 0.8, "both heads learn: {p0:?} {p1:?}");
+    assert!((p1.test_accuracy - p1.burn_test_accuracy).abs() <= 0.001, "{p1:?}");
+    assert!(p1.bytes < p0.bytes && p1.params < p0.params, "{p0:?} {p1:?}");
+}
