@@ -8,5 +8,18 @@
 //! reads an INA219 on `/dev/i2c-N`, the simulated one an emulated INA219 driven by the board
 //! profile's power model.
 
+pub mod cli;
+pub mod energy;
 pub mod ina219;
+pub mod measure;
+pub mod power_model;
+pub mod profile;
+pub mod runner;
+pub mod sampler;
 pub mod sensor;
+pub mod serve;
+pub mod store;
+pub mod system;
+
+#[cfg(test)]
+mod test_support;

@@ -1,0 +1,126 @@
+//! Tests of the measurement protocol with short windows on the power-model sensor.
+
+use std::sync::Arc;
+
+use wattevo_proto::{ModelHash, PowerModelSettings};
+
+use super::*;
+use crate::power_model::{CpuLoad, ModelSensor, PowerModel};
+use crate::runner::load_model;
+use crate::test_support::{OnnxCnn, build_cnn};
+
+fn settings(noise_w: f64) -> PowerModelSettings {
+    PowerModelSettings { supply_v: 5.0, idle_w: 2.7, core_w: 0.9, dram_nj_per_byte: 0.5, noise_w, seed: 42 }
+}
+
+fn sampler(load: &Arc<LoadSignal>, cpu: CpuLoad, noise_w: f64) -> Sampler {
+    let model = PowerModel::with_cpu_load(settings(noise_w), Arc::clone(load), cpu);
+    Sampler::new(Box::new(ModelSensor::new(model, Duration::from_micros(532))), 0)
+}
+
+fn request(target_ci_pct: f32) -> MeasureRequest {
+    MeasureRequest {
+        hash: ModelHash([0; 32]),
+        input_shape: vec![1, 1, 8, 8],
+        input_seed: 1,
+        warmup_runs: 5,
+        min_runs: 10,
+        min_duration_ms: 50,
+        min_repetitions: 2,
+        max_repetitions: 3,
+        target_ci_pct,
+        idle_window_ms: 50,
+        idle_mismatch_pct: 5.0,
+        thermal_wait_ms: 0,
+    }
+}
+
+fn run(sampler: &mut Sampler, load: &LoadSignal, req: &MeasureRequest) -> Measurement {
+    let model = load_model(&build_cnn(&OnnxCnn::small(), 3), None).expect("load");
+    let thermal = ThermalSettings { max_start_c: 200.0, max_wait_ms: 0 };
+    let mut ctx = MeasureContext { sampler, load, sensor: SensorKind::PowerModel, thermal: &thermal };
+    measure(&model, req, &mut ctx).expect("measure")
+}
+
+#[test]
+fn figures_are_consistent() {
+    let load = LoadSignal::new();
+    // A fixed CPU share: tests running in parallel would otherwise add to the process's load.
+    let mut sampler = sampler(&load, CpuLoad::Fixed(0.5), 0.02);
+    let m = run(&mut sampler, &load, &request(0.0));
+    assert_eq!(m.stop_reason, StopReason::MaxRepetitions, "a 0 % target is never reached");
+    assert_eq!(m.repetitions, 3);
+    assert!(m.inferences >= 30);
+    // Idle: 2.7 W + 0.5 core × 0.9 W; noise 0.02 W averaged over ≈ 90 samples.
+    assert!((m.idle_power_w - 3.15).abs() < 0.02, "idle {}", m.idle_power_w);
+    assert!(m.total_power_w.mean > m.idle_power_w + 0.01, "memory traffic costs power");
+    let dynamic = m.total_power_w.mean - m.idle_power_w;
+    assert!((m.dynamic_power_w.mean - dynamic).abs() < 1e-9, "dynamic = total - idle");
+    // Energy per inference ≈ mean power × mean latency (the loop adds a little time per run).
+    let product_j = m.total_power_w.mean * m.latency_mean_us * 1e-6;
+    let ratio = m.energy_per_inference_j.mean / product_j;
+    assert!(ratio > 0.97 && ratio < 1.25, "E/inf {} vs P×t {product_j}", m.energy_per_inference_j.mean);
+    let dyn_ratio = m.dynamic_energy_per_inference_j.mean / (dynamic * m.latency_mean_us * 1e-6);
+    assert!(dyn_ratio > 0.9 && dyn_ratio < 1.3, "dynamic ratio {dyn_ratio}");
+    assert!(m.latency_p50_us <= m.latency_p99_us);
+    assert!(m.sample_rate_hz > 300.0 && m.sample_rate_hz < 2000.0, "rate {}", m.sample_rate_hz);
+    assert!(m.cpu_utilisation_cores > 0.5, "cpu {}", m.cpu_utilisation_cores);
+}
+
+#[test]
+fn a_wide_target_stops_at_the_minimum_repetitions() {
+    let load = LoadSignal::new();
+    let mut sampler = sampler(&load, CpuLoad::Fixed(1.0), 0.0);
+    let m = run(&mut sampler, &load, &request(1000.0));
+    assert_eq!(m.stop_reason, StopReason::CiReached);
+    assert_eq!(m.repetitions, 2);
+    assert!(!m.idle_mismatch);
+}
+
+#[test]
+fn bad_requests_are_refused() {
+    let load = LoadSignal::new();
+    let mut sampler = sampler(&load, CpuLoad::Fixed(0.0), 0.0);
+    let model = load_model(&build_cnn(&OnnxCnn::small(), 3), None).expect("load");
+    let thermal = ThermalSettings::default();
+    let mut ctx =
+        MeasureContext { sampler: &mut sampler, load: &load, sensor: SensorKind::PowerModel, thermal: &thermal };
+    let mut req = request(2.0);
+    req.min_repetitions = 0;
+    assert!(matches!(measure(&model, &req, &mut ctx), Err(MeasureError::BadRequest(_))));
+    let mut req = request(2.0);
+    req.idle_window_ms = MAX_WINDOW_MS + 1;
+    assert!(matches!(measure(&model, &req, &mut ctx), Err(MeasureError::BadRequest(_))));
+}
+
+#[test]
+fn idle_mismatch_is_flagged_beyond_the_threshold() {
+    assert!(!IdleFigures::new(2.70, 2.75, 5.0).mismatch);
+    assert!(IdleFigures::new(2.50, 2.90, 5.0).mismatch);
+}
+
+#[test]
+fn thermal_gate_waits_for_cooling_and_is_bounded() {
+    let reads = std::cell::Cell::new(0);
+    let cooling = || {
+        reads.set(reads.get() + 1);
+        80.0 - 10.0 * reads.get() as f32
+    };
+    let t = thermal_gate(cooling, 55.0, Duration::from_secs(5), Duration::from_millis(1));
+    assert_eq!(t, 50.0);
+    let started = Instant::now();
+    let hot = thermal_gate(|| 90.0, 55.0, Duration::from_millis(20), Duration::from_millis(5));
+    assert_eq!(hot, 90.0);
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert!(thermal_gate(|| f32::NAN, 55.0, Duration::from_secs(5), Duration::from_millis(1)).is_nan());
+}
+
+#[test]
+fn read_sensor_reports_idle_means() {
+    let load = LoadSignal::new();
+    let mut sampler = sampler(&load, CpuLoad::Fixed(0.0), 0.0);
+    let r = read_sensor(&mut sampler, SensorKind::PowerModel, Duration::from_millis(30)).expect("read");
+    assert!((r.power_w - 2.7).abs() < 1e-9);
+    assert!((r.bus_voltage_v - 5.0).abs() < 1e-12);
+    assert!(r.samples > 5);
+}
