@@ -1,0 +1,86 @@
+//! `wattevo profile` on `--board sim`: the real CLI, the real agent, a real pseudo-terminal, a
+//! real ONNX model; checks that the figures hang together and are labelled simulated.
+
+mod common;
+
+use common::{cnn_onnx, run, wattevo, write};
+use serde_json::Value;
+
+const SHORT: [&str; 8] =
+    ["--idle-ms", "100", "--min-duration-ms", "100", "--repetitions", "3", "--target-ci-pct", "50"];
+
+fn f(value: &Value, path: &str) -> f64 {
+    value.pointer(path).and_then(Value::as_f64).unwrap_or_else(|| panic!("{path} missing in {value}"))
+}
+
+#[test]
+fn profile_json_is_consistent_and_labelled_simulated() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = write(dir.path(), "cnn.onnx", &cnn_onnx(8, 7));
+    let (output, stdout, stderr) =
+        run(wattevo().arg("profile").arg(&model).args(["--board", "sim", "--json"]).args(SHORT));
+    assert!(output.status.success(), "wattevo failed: {stderr}");
+    let json: Value = serde_json::from_str(&stdout).expect("one JSON object on stdout");
+    assert_eq!(json["simulated"], Value::Bool(true));
+    assert!(json["source"].as_str().is_some_and(|s| s.starts_with("SIMULATED")), "{}", json["source"]);
+    assert_eq!(json["handshake"]["board_name"], "sim");
+    assert_eq!(json["measurement"]["repetitions"], 3);
+    assert_eq!(json["model"]["input_shape"], serde_json::json!([1, 1, 28, 28]));
+
+    let m = &json["measurement"];
+    let idle_w = f(m, "/idle_power_w");
+    let total_w = f(m, "/total_power_w/mean");
+    let dynamic_w = f(m, "/dynamic_power_w/mean");
+    let energy_j = f(m, "/energy_per_inference_j/mean");
+    let dynamic_energy_j = f(m, "/dynamic_energy_per_inference_j/mean");
+    let latency_s = f(m, "/latency_mean_us") * 1e-6;
+    assert!(idle_w > 0.0 && total_w > idle_w, "idle {idle_w} W, total {total_w} W");
+    // dynamic = total − idle, up to float rounding
+    assert!((dynamic_w - (total_w - idle_w)).abs() <= 1e-6 * total_w, "{dynamic_w} vs {total_w} − {idle_w}");
+    // energy per inference ≈ mean power × time per inference; the time per inference in a
+    // window includes the loop's own overhead, so the product is a lower bound within sampling
+    // error, and the two agree within the 95 % CI plus 25 % (loop overhead on a busy host).
+    let energy_ci = f(m, "/energy_per_inference_j/ci95");
+    let product_j = total_w * latency_s;
+    assert!(energy_j >= product_j * 0.95 - energy_ci, "E {energy_j} J < P·L {product_j} J");
+    assert!(energy_j <= product_j * 1.25 + energy_ci, "E {energy_j} J ≫ P·L {product_j} J");
+    // dynamic energy per inference ≈ dynamic power × time per inference, same window
+    let ratio = dynamic_energy_j / energy_j;
+    assert!((ratio - dynamic_w / total_w).abs() < 0.05, "dynamic share {ratio} vs {}", dynamic_w / total_w);
+}
+
+#[test]
+fn profile_table_labels_every_figure_simulated_from_any_directory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = write(dir.path(), "cnn.onnx", &cnn_onnx(4, 11));
+    let mut command = wattevo();
+    command.current_dir(dir.path()).arg("profile").arg(&model).args(["--board", "sim"]).args(SHORT);
+    let (output, stdout, stderr) = run(&mut command);
+    assert!(output.status.success(), "wattevo failed: {stderr}");
+    for figure in ["idle power", "total power", "dynamic power", "energy/inference", "dynamic energy/inf."] {
+        let line = stdout.lines().find(|l| l.starts_with(figure)).unwrap_or_else(|| panic!("{figure}: {stdout}"));
+        assert!(line.ends_with("SIMULATED"), "{line}");
+    }
+    assert!(stdout.contains("all power and energy figures: SIMULATED (emulated INA219"), "{stdout}");
+    assert!(stdout.contains("board sim on /dev/pts/"), "{stdout}");
+}
+
+#[test]
+fn boards_lists_bundled_profiles_and_checks_the_sim_wiring() {
+    let (output, stdout, stderr) = run(wattevo().args(["boards", "--json"]));
+    assert!(output.status.success(), "{stderr}");
+    let list: Value = serde_json::from_str(&stdout).expect("json");
+    let names: Vec<&str> = list.as_array().expect("array").iter().filter_map(|b| b["name"].as_str()).collect();
+    assert_eq!(names, ["sim", "pi4b", "pi5", "pizero2w"]);
+
+    let (output, stdout, stderr) =
+        run(wattevo().args(["boards", "--check", "--board", "sim", "--duration-ms", "300", "--json"]));
+    assert!(output.status.success(), "{stderr}");
+    let check: Value = serde_json::from_str(&stdout).expect("json");
+    let reading = &check["reading"];
+    let (volts, amps, watts) = (f(reading, "/bus_voltage_v"), f(reading, "/current_a"), f(reading, "/power_w"));
+    assert!(volts > 4.5 && volts < 5.5, "bus {volts} V");
+    // P ≈ V × I within the INA219's quantisation and the noise
+    assert!((watts - volts * amps).abs() < 0.05 * watts, "{watts} W vs {volts} V × {amps} A");
+    assert_eq!(check["simulated"], Value::Bool(true));
+}
