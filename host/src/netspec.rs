@@ -225,7 +225,7 @@ impl LayerNode {
 
 /// Why a list of layers is not a buildable network.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[error("layer {layer}: {reason}")]
+#[error("{}{reason}", if *layer == usize::MAX { String::new() } else { format!("layer {layer}: ") })]
 pub struct Invalid {
     /// Index of the offending layer in the evolved layer list (`usize::MAX`: the whole network).
     pub layer: usize,
