@@ -289,6 +289,35 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_i2c_device_says_how_to_enable_i2c() {
+        let settings = SensorSettings { source: SensorSource::Ina219, i2c_bus: 250, ..settings() };
+        // `I2cdev` has no Debug, so no `expect_err`.
+        let Err(error) = Ina219Sensor::open_linux(&settings) else { panic!("no /dev/i2c-250 here") };
+        let message = error.to_string();
+        assert!(message.contains("/dev/i2c-250") && message.contains("raspi-config"), "{message}");
+    }
+
+    #[test]
+    #[ignore = "needs an INA219 at 0x40 on /dev/i2c-1 in a 5 V supply, 0.1 Ω shunt: \
+                cargo test -p wattevo-agent --lib real_chip -- --ignored"]
+    fn real_chip_reads_a_five_volt_supply() {
+        let settings = SensorSettings {
+            source: SensorSource::Ina219,
+            shunt_ohms: 0.1,
+            max_current_a: 3.2,
+            shunt_range_mv: 320,
+            ..settings()
+        };
+        let mut sensor = match Ina219Sensor::open_linux(&settings) {
+            Ok(sensor) => sensor,
+            Err(error) => panic!("INA219 on /dev/i2c-1: {error}"),
+        };
+        let sample = sensor.read().expect("reading");
+        assert!((4.5..5.5).contains(&sample.bus_voltage_v), "bus {} V", sample.bus_voltage_v);
+        assert_eq!(sensor.info().kind, SensorKind::Ina219);
+    }
+
+    #[test]
     fn a_missing_chip_is_a_bus_error_naming_the_device() {
         let chip = EmulatedIna219::new(supply(0.5, 5.0), 0x41, 0.01);
         let error = Ina219Sensor::new(chip, &settings(), SensorKind::EmulatedIna219).expect_err("nothing at 0x40");
