@@ -13,3 +13,5 @@ pub mod evolve;
 pub mod genome;
 pub mod grammar;
 pub mod netspec;
+pub mod nn;
+pub mod onnx;

@@ -1,0 +1,27 @@
+//! Networks built at run time from a [`crate::netspec::NetSpec`] with burn.
+//!
+//! - `layers`: one module enum variant per layer kind, and the `Features` flowing between them;
+//! - `model`: the two-head [`Model`], its partitions and its weights for the ONNX exporter.
+//!
+//! The CPU backend is chosen here, in one place: [`cpu_device`] (burn-flex, about 13× faster
+//! than burn-ndarray for training on this kind of machine, see DESIGN.md) and
+//! [`training_device`] (the same with autodiff). Models and tensors are not generic over the
+//! backend in burn 0.22: the device decides.
+
+pub mod layers;
+pub mod model;
+pub mod train;
+
+pub use burn::tensor::Device;
+pub use layers::{Features, Layer};
+pub use model::{HeadOutputs, Model, ReadWeightsError};
+
+/// The inference device: burn-flex on the CPU.
+pub fn cpu_device() -> Device {
+    Device::flex()
+}
+
+/// The training device: [`cpu_device`] with autodiff.
+pub fn training_device() -> Device {
+    cpu_device().autodiff()
+}

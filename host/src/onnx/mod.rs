@@ -1,0 +1,189 @@
+//! ONNX export: a [`NetSpec`] and its weights → an ONNX `ModelProto`, encoded with prost.
+//!
+//! The protobuf types are tract-onnx's own prost-generated ones ([`tract_onnx::pb`]), so what
+//! the exporter writes is exactly what tract (on the host and on the board) reads.
+//!
+//! The exported graph:
+//! - opset [`OPSET`] (13) of the default domain, IR version [`IR_VERSION`];
+//! - one input [`INPUT_NAME`] (`input`, `[batch, C, H, W]` or `[batch, F]` in f32) and one output
+//!   [`OUTPUT_NAME`] (`probabilities`, `[batch, classes]`, softmax applied); a layer range
+//!   exported alone ([`export_layer_range`]) outputs [`FEATURES_NAME`] instead;
+//! - static shapes: the batch dimension is fixed at export ([`ExportOptions::batch`], 1 by
+//!   default), not symbolic;
+//! - producer `wattevo` with the crate version.
+//!
+//! How layers are lowered (batch norm folding, padding, dropout) is described in `emit`.
+//! [`architecture_hash`] identifies a graph by its ops, shapes and attributes, not its weights.
+
+mod emit;
+mod graph;
+mod hash;
+mod run;
+pub mod weights;
+
+use std::ops::Range;
+
+use prost::Message;
+pub use tract_onnx::pb::ModelProto;
+use tract_onnx::pb::OperatorSetIdProto;
+
+pub use hash::architecture_hash;
+pub use run::{RunError, TractRunner};
+pub use weights::{BatchNormWeights, DenseWeights, LayerWeights, NetWeights, WeightsMismatch};
+
+use crate::netspec::{Activation, LayerNode, LayerSpec, NetSpec, Partition};
+use emit::Lowering;
+use graph::{GraphBuilder, value_info};
+
+/// The ONNX operator set the exporter targets.
+pub const OPSET: i64 = 13;
+/// The ONNX IR version that goes with [`OPSET`].
+pub const IR_VERSION: i64 = 7;
+/// Name of the graph input.
+pub const INPUT_NAME: &str = "input";
+/// Name of the graph output of a whole network (softmax probabilities).
+pub const OUTPUT_NAME: &str = "probabilities";
+/// Name of the graph output of a layer range exported alone.
+pub const FEATURES_NAME: &str = "features";
+/// Producer name written into every model.
+pub const PRODUCER_NAME: &str = "wattevo";
+
+/// Export settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExportOptions {
+    /// The fixed batch dimension of the input and output.
+    pub batch: usize,
+}
+
+impl Default for ExportOptions {
+    fn default() -> Self {
+        Self { batch: 1 }
+    }
+}
+
+/// Why a network could not be exported.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExportError {
+    /// The weights do not fit the network.
+    #[error(transparent)]
+    Weights(#[from] WeightsMismatch),
+    /// Partition 1 was asked of a network without a partition point.
+    #[error("the network has no partition point, so it has no partition 1 to export")]
+    NoPartition,
+    /// The layer range is empty or runs past the last layer.
+    #[error("layer range {start}..{end} is empty or beyond the network's {len} layers")]
+    BadRange {
+        /// First layer asked for.
+        start: usize,
+        /// One past the last layer asked for.
+        end: usize,
+        /// Layers in the network.
+        len: usize,
+    },
+    /// A batch of zero samples.
+    #[error("batch size 0: the exported input needs at least one sample")]
+    ZeroBatch,
+}
+
+fn batched(batch: usize, dims: Vec<usize>) -> Vec<usize> {
+    std::iter::once(batch).chain(dims).collect()
+}
+
+/// Lowers `layers` (with their weights) into `g`; `head_follows` says whether a dense head
+/// comes after them (a trailing batch norm can then fold into it).
+fn lower_layers(g: &mut GraphBuilder, layers: &[LayerNode], weights: &[LayerWeights], head_follows: bool) -> Lowering {
+    let mut low = Lowering::default();
+    let mut index = 0;
+    while index < layers.len() {
+        let node = &layers[index];
+        match (&node.layer, &weights[index]) {
+            (LayerSpec::Conv { .. }, _) => index += emit::conv(g, &mut low, layers, index, weights),
+            (LayerSpec::Pool { .. }, _) => emit::pool(g, &mut low, node),
+            (LayerSpec::BatchNorm, LayerWeights::BatchNorm(bn)) => {
+                emit::batch_norm(g, &mut low, layers, index, bn, head_follows);
+            }
+            (&LayerSpec::Dense { out_features, activation, .. }, LayerWeights::Dense(w)) => {
+                emit::dense(g, &mut low, node.input, out_features, activation, w);
+            }
+            _ => {}
+        }
+        index += 1;
+    }
+    low
+}
+
+fn model(graph: tract_onnx::pb::GraphProto, doc: String) -> ModelProto {
+    ModelProto {
+        ir_version: IR_VERSION,
+        opset_import: vec![OperatorSetIdProto { domain: String::new(), version: OPSET }],
+        producer_name: PRODUCER_NAME.to_owned(),
+        producer_version: env!("CARGO_PKG_VERSION").to_owned(),
+        doc_string: doc,
+        graph: Some(graph),
+        ..ModelProto::default()
+    }
+}
+
+/// Exports the network with its main head (for a partitioned network: partition 0).
+pub fn export_network(spec: &NetSpec, weights: &NetWeights, options: ExportOptions) -> Result<ModelProto, ExportError> {
+    if options.batch == 0 {
+        return Err(ExportError::ZeroBatch);
+    }
+    weights.check(spec)?;
+    let mut g = GraphBuilder::new(INPUT_NAME);
+    let mut low = lower_layers(&mut g, &spec.layers, &weights.layers, true);
+    emit::dense(&mut g, &mut low, spec.output.input, spec.num_classes, Activation::Softmax, &weights.output);
+    let input = value_info(INPUT_NAME, &batched(options.batch, spec.input.dims()));
+    let graph = g.finish("wattevo_network", input, OUTPUT_NAME, &[options.batch, spec.num_classes]);
+    let doc = format!("{} layers, {} classes, input {}", spec.layers.len(), spec.num_classes, spec.input);
+    Ok(model(graph, doc))
+}
+
+/// Exports one partition: 0 (`Full`, the main head) or 1 (`Early`, layers up to the partition
+/// point and the extra head).
+pub fn export_partition(
+    spec: &NetSpec,
+    weights: &NetWeights,
+    which: Partition,
+    options: ExportOptions,
+) -> Result<ModelProto, ExportError> {
+    weights.check(spec)?;
+    let part = spec.partition(which).ok_or(ExportError::NoPartition)?;
+    let part_weights = weights.partition(spec, which).ok_or(ExportError::NoPartition)?;
+    export_network(&part, &part_weights, options)
+}
+
+/// Exports layers `range` alone (no head), with the real input shape of the first one: a
+/// module as the module archive measures it. The output is [`FEATURES_NAME`].
+pub fn export_layer_range(
+    spec: &NetSpec,
+    weights: &NetWeights,
+    range: Range<usize>,
+    options: ExportOptions,
+) -> Result<ModelProto, ExportError> {
+    let bad = || ExportError::BadRange { start: range.start, end: range.end, len: spec.layers.len() };
+    if range.is_empty() || range.end > spec.layers.len() {
+        return Err(bad());
+    }
+    if options.batch == 0 {
+        return Err(ExportError::ZeroBatch);
+    }
+    weights.check(spec)?;
+    let layers = &spec.layers[range.clone()];
+    let mut g = GraphBuilder::new(INPUT_NAME);
+    lower_layers(&mut g, layers, &weights.layers[range.clone()], false);
+    let first = layers[0].input;
+    let last = layers[layers.len() - 1].output;
+    let input = value_info(INPUT_NAME, &batched(options.batch, first.dims()));
+    let graph = g.finish("wattevo_module", input, FEATURES_NAME, &batched(options.batch, last.dims()));
+    let doc = format!("layers {}..{} of a {}-layer network, input {first}", range.start, range.end, spec.layers.len());
+    Ok(model(graph, doc))
+}
+
+/// The model as protobuf bytes (what is written to a `.onnx` file and sent to a board).
+pub fn encode(model: &ModelProto) -> Vec<u8> {
+    model.encode_to_vec()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,163 @@
+//! Backend-independent weights of a network, the exporter's input.
+//!
+//! The burn model ([`crate::nn::Model::weights`]) copies its parameters into these plain `f32`
+//! vectors, laid out as ONNX wants them, so the exporter never touches a burn tensor:
+//! - conv weight `[out_channels, in_channels, kernel, kernel]` (burn's and ONNX's layout);
+//! - dense weight `[in_features, out_features]` (burn's `Linear` layout; ONNX `Gemm` with
+//!   `transB = 0`), features of an image input in channel-major (C, H, W) order;
+//! - batch norm: `gamma`, `beta`, running mean and variance per channel, and epsilon.
+
+use serde::{Deserialize, Serialize};
+
+use crate::netspec::{LayerSpec, NetSpec, Partition};
+
+/// Weights of a dense layer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DenseWeights {
+    /// `[in_features, out_features]`, row-major.
+    pub weight: Vec<f32>,
+    /// `[out_features]`, if the layer has a bias.
+    pub bias: Option<Vec<f32>>,
+}
+
+/// Parameters and running statistics of a batch normalisation layer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchNormWeights {
+    /// Scale per channel.
+    pub gamma: Vec<f32>,
+    /// Shift per channel.
+    pub beta: Vec<f32>,
+    /// Running mean per channel.
+    pub mean: Vec<f32>,
+    /// Running variance per channel.
+    pub var: Vec<f32>,
+    /// Added to the variance before the square root.
+    pub epsilon: f64,
+}
+
+impl BatchNormWeights {
+    /// The layer as a per-channel affine map `x ↦ scale·x + shift` (inference form).
+    pub fn affine(&self) -> (Vec<f32>, Vec<f32>) {
+        let scale: Vec<f32> = self
+            .gamma
+            .iter()
+            .zip(&self.var)
+            .map(|(&g, &v)| (f64::from(g) / (f64::from(v) + self.epsilon).sqrt()) as f32)
+            .collect();
+        let shift = self.beta.iter().zip(&self.mean).zip(&scale).map(|((&b, &m), &s)| b - m * s).collect();
+        (scale, shift)
+    }
+}
+
+/// Weights of one evolved layer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum LayerWeights {
+    /// Convolution: weight `[out, in, k, k]` and optional bias `[out]`.
+    Conv {
+        /// Kernel, row-major `[out, in, k, k]`.
+        weight: Vec<f32>,
+        /// Bias per output channel.
+        bias: Option<Vec<f32>>,
+    },
+    /// Fully connected layer.
+    Dense(DenseWeights),
+    /// Batch normalisation.
+    BatchNorm(BatchNormWeights),
+    /// A layer without parameters (pool, dropout).
+    None,
+}
+
+/// Weights of a whole network, index-aligned with [`NetSpec::layers`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetWeights {
+    /// One entry per evolved layer.
+    pub layers: Vec<LayerWeights>,
+    /// The main output head.
+    pub output: DenseWeights,
+    /// The extra head, when the network is partitioned.
+    pub extra_head: Option<DenseWeights>,
+}
+
+/// Why weights do not fit a `NetSpec`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("weights do not match the network at {place}: {reason}")]
+pub struct WeightsMismatch {
+    /// Which layer or head (`layer 3`, `output head`, ...).
+    pub place: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+fn mismatch(place: impl Into<String>, reason: impl Into<String>) -> WeightsMismatch {
+    WeightsMismatch { place: place.into(), reason: reason.into() }
+}
+
+fn check_len(place: &str, what: &str, got: usize, want: usize) -> Result<(), WeightsMismatch> {
+    if got == want { Ok(()) } else { Err(mismatch(place, format!("{what} has {got} values, expected {want}"))) }
+}
+
+fn check_dense(
+    place: &str,
+    w: &DenseWeights,
+    inputs: usize,
+    outputs: usize,
+    bias: bool,
+) -> Result<(), WeightsMismatch> {
+    check_len(place, "weight", w.weight.len(), inputs * outputs)?;
+    match (&w.bias, bias) {
+        (Some(b), true) => check_len(place, "bias", b.len(), outputs),
+        (None, false) => Ok(()),
+        (Some(_), false) => Err(mismatch(place, "bias given for a layer without bias")),
+        (None, true) => Err(mismatch(place, "bias missing")),
+    }
+}
+
+impl NetWeights {
+    /// Checks that every tensor has the size the layer needs.
+    pub fn check(&self, spec: &NetSpec) -> Result<(), WeightsMismatch> {
+        check_len("network", "layer list", self.layers.len(), spec.layers.len())?;
+        for (index, (node, weights)) in spec.layers.iter().zip(&self.layers).enumerate() {
+            let place = format!("layer {index}");
+            let in_ch = node.input.dims()[0];
+            match (&node.layer, weights) {
+                (&LayerSpec::Conv { out_channels, kernel, bias, .. }, LayerWeights::Conv { weight, bias: b }) => {
+                    check_len(&place, "weight", weight.len(), out_channels * in_ch * kernel * kernel)?;
+                    match (b, bias) {
+                        (Some(b), true) => check_len(&place, "bias", b.len(), out_channels)?,
+                        (None, false) => {}
+                        _ => return Err(mismatch(&place, "bias presence differs from the layer's")),
+                    }
+                }
+                (&LayerSpec::Dense { out_features, bias, .. }, LayerWeights::Dense(w)) => {
+                    check_dense(&place, w, node.input.elements(), out_features, bias)?;
+                }
+                (LayerSpec::BatchNorm, LayerWeights::BatchNorm(bn)) => {
+                    for (what, v) in [("gamma", &bn.gamma), ("beta", &bn.beta), ("mean", &bn.mean), ("var", &bn.var)] {
+                        check_len(&place, what, v.len(), in_ch)?;
+                    }
+                }
+                (LayerSpec::Pool { .. } | LayerSpec::Dropout { .. }, LayerWeights::None) => {}
+                (layer, _) => return Err(mismatch(&place, format!("weights of another kind for {layer:?}"))),
+            }
+        }
+        check_dense("output head", &self.output, spec.output.input.elements(), spec.num_classes, true)?;
+        match (&spec.extra_head, &self.extra_head) {
+            (Some(node), Some(w)) => check_dense("extra head", w, node.input.elements(), spec.num_classes, true),
+            (None, None) => Ok(()),
+            _ => Err(mismatch("extra head", "present in only one of the network and the weights")),
+        }
+    }
+
+    /// The weights of one partition, aligned with `spec.partition(which)`. `None` when `Early`
+    /// is asked of a network without a partition point.
+    pub fn partition(&self, spec: &NetSpec, which: Partition) -> Option<NetWeights> {
+        let (layers, output) = match which {
+            Partition::Full => (self.layers.clone(), self.output.clone()),
+            Partition::Early => {
+                let k = spec.partition_point?;
+                (self.layers.get(..=k)?.to_vec(), self.extra_head.clone()?)
+            }
+        };
+        Some(NetWeights { layers, output, extra_head: None })
+    }
+}
