@@ -6,6 +6,7 @@
 //!   was found, the files with their checksum status, the sample counts and the class balance.
 //!   Exit code 1 if a listed dataset is missing or a checksum does not match.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -74,17 +75,25 @@ fn fetch_fashion(dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
             .cache_dir(spec.name)
             .context("neither $XDG_CACHE_HOME nor $HOME is set: pass --dir DIR")?,
     };
-    let outcomes = fetch::fetch_files(&spec.files, spec.base_urls, &dir)?;
+    let outcomes = fetch::fetch_files(&spec.files, spec.base_urls, &dir).with_context(|| {
+        format!(
+            "downloading {} into {} failed (offline? `sudo apt-get install {}` installs the same files)",
+            spec.title,
+            dir.display(),
+            spec.debian_package
+        )
+    })?;
+    let mut out = std::io::stdout().lock();
     for outcome in &outcomes {
         match &outcome.url {
-            Some(url) => println!("downloaded {url} -> {} (MD5 ok)", outcome.path.display()),
-            None => println!("kept {} (already present, MD5 ok)", outcome.path.display()),
+            Some(url) => writeln!(out, "downloaded {url} -> {} (MD5 ok)", outcome.path.display())?,
+            None => writeln!(out, "kept {} (already present, MD5 ok)", outcome.path.display())?,
         }
     }
     let located = crate::data::locate::locate(spec, &[crate::data::locate::SearchDir { origin: "--dir", path: dir }])
         .map_err(|report| anyhow::anyhow!("files missing after download:\n{report}"))?;
     let loaded = idx_load::load_located(spec, located, ChecksumPolicy::Enforce)?;
-    println!("{} ready: {} training and {} test images", spec.title, loaded.train.len(), loaded.test.len());
+    writeln!(out, "{} ready: {} training and {} test images", spec.title, loaded.train.len(), loaded.test.len())?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -121,10 +130,14 @@ fn info(dataset: Option<DatasetName>, data_dir: Option<&Path>, json: bool) -> an
         None => DatasetName::value_variants().to_vec(),
     };
     let infos = names.into_iter().map(|name| inspect(name, data_dir)).collect::<anyhow::Result<Vec<_>>>()?;
+    let mut out = std::io::stdout().lock();
     if json {
-        println!("{}", serde_json::to_string_pretty(&infos)?);
+        serde_json::to_writer_pretty(&mut out, &infos)?;
+        writeln!(out)?;
     } else {
-        infos.iter().for_each(print_info);
+        for info in &infos {
+            print_info(&mut out, info)?;
+        }
     }
     let healthy = infos.iter().all(|i| i.found && i.files.iter().all(|f| f.checksum_ok));
     Ok(if healthy { ExitCode::SUCCESS } else { ExitCode::from(super::EXIT_FAILURE) })
@@ -195,26 +208,33 @@ fn inspect_fashion(data_dir: Option<&Path>) -> anyhow::Result<DatasetInfo> {
     })
 }
 
-fn print_info(info: &DatasetInfo) {
-    println!("{}", info.name);
+fn print_info(out: &mut impl Write, info: &DatasetInfo) -> std::io::Result<()> {
+    writeln!(out, "{}", info.name)?;
     if !info.found {
-        println!("  not found\n  {}", info.note.as_deref().unwrap_or_default().replace('\n', "\n  "));
-        return;
+        let note = info.note.as_deref().unwrap_or_default().replace('\n', "\n  ");
+        return writeln!(out, "  not found\n  {note}");
     }
     let origin = info.origin.map(|o| format!(" ({o})")).unwrap_or_default();
-    println!("  source: {}{origin}", info.source.as_deref().unwrap_or_default());
+    writeln!(out, "  source: {}{origin}", info.source.as_deref().unwrap_or_default())?;
     if let Some([c, h, w]) = info.image_dims {
-        println!("  images: {c}×{h}×{w}, {} training samples", info.train_samples);
+        writeln!(out, "  images: {c}×{h}×{w}, {} training samples", info.train_samples)?;
     }
-    println!("  training class counts: {:?}", info.train_class_counts);
+    writeln!(out, "  training class counts: {:?}", info.train_class_counts)?;
     if let Some(test) = info.test_samples {
-        println!("  test: {test} samples, class counts {:?}", info.test_class_counts);
+        writeln!(out, "  test: {test} samples, class counts {:?}", info.test_class_counts)?;
     }
     for file in &info.files {
         let status = if file.checksum_ok { "MD5 ok" } else { "MD5 MISMATCH" };
-        println!("  {} ({} bytes decompressed, md5 {}): {status}", file.path.display(), file.raw_bytes, file.raw_md5);
+        writeln!(
+            out,
+            "  {} ({} bytes decompressed, md5 {}): {status}",
+            file.path.display(),
+            file.raw_bytes,
+            file.raw_md5
+        )?;
     }
     if let Some(note) = &info.note {
-        println!("  note: {note}");
+        writeln!(out, "  note: {note}")?;
     }
+    Ok(())
 }
