@@ -7,7 +7,9 @@
 //! head), and the evolved layers exported alone as a module (features compared before softmax,
 //! tolerance relative to their magnitude). Invalid networks are counted and printed.
 //!
-//! The networks are random layer lists over the paper's ranges with smaller sizes, drawn here
+//! Two sources of networks: seeded random genomes of the bundled grammars (200 of the small
+//! grammar sized for a 2-core CPU, 20 of the paper's full-size grammar), mapped through
+//! `genome` exactly as evolution does; and random layer lists over the paper's ranges with smaller sizes, drawn here
 //! from a seeded RNG (kernel 2–5, stride 1–3, same/valid, channels 2–16, dense 8–64, dropout,
 //! batch norm, max/avg pools, partition points).
 
@@ -15,6 +17,7 @@ use burn::module::{Param, RunningState};
 use burn::tensor::{Tensor, TensorData};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use wattevo::genome::{GenomeConfig, Individual, SearchSpace};
 use wattevo::netspec::{Activation, LayerSpec, NetSpec, Padding, Partition, PoolKind, Shape, SpecLimits};
 use wattevo::nn::{Features, Layer, Model, cpu_device};
 use wattevo::onnx::{self, ExportOptions, TractRunner};
@@ -171,8 +174,42 @@ fn check_network(seed: u64, spec: &NetSpec, tally: &mut Tally) {
     }
 }
 
+fn check_genomes(config: GenomeConfig, count: u64, min_valid: usize) -> Tally {
+    let space = SearchSpace::new(config).expect("bundled grammar loads");
+    let mut tally = Tally::default();
+    for seed in 0..count {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let individual = Individual::random(&space, &mut rng).expect("random genome");
+        match individual.to_netspec(&space) {
+            Ok(spec) => {
+                tally.valid += 1;
+                check_network(seed, &spec, &mut tally);
+            }
+            Err(invalid) => {
+                tally.invalid += 1;
+                println!("genome seed {seed}: invalid network: {invalid}");
+            }
+        }
+    }
+    println!("{tally:#?}");
+    assert_eq!(tally.valid + tally.invalid, count as usize);
+    assert!(tally.valid >= min_valid, "only {} of {count} random genomes were valid", tally.valid);
+    tally
+}
+
 #[test]
-fn exported_networks_match_burn_in_tract() {
+fn small_grammar_genomes_match_burn_in_tract() {
+    let tally = check_genomes(GenomeConfig::small(), NETWORKS, 100);
+    assert!(tally.partitioned >= 50, "only {} partitioned genomes checked", tally.partitioned);
+}
+
+#[test]
+fn paper_grammar_genomes_match_burn_in_tract() {
+    check_genomes(GenomeConfig::paper(), 20, 5);
+}
+
+#[test]
+fn random_layer_lists_match_burn_in_tract() {
     let mut tally = Tally::default();
     for seed in 0..NETWORKS {
         let (input, classes, layers, partition) = random_net(seed);

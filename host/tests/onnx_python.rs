@@ -1,0 +1,90 @@
+//! The exported models pass the ONNX reference checker and give tract's outputs in onnxruntime.
+//!
+//! Writes ~20 models (partitions 0 and 1 of seeded random genomes of the bundled small grammar,
+//! plus a module exported alone) with random weights into a temporary directory, each with a
+//! `.json` holding a random input and tract's output, then runs `scripts/check_onnx.py` on it.
+//!
+//! Needs python3 with onnx, onnxruntime and numpy (`pip install -r
+//! scripts/requirements-check.txt`). Without them the test FAILS when the `CI` environment
+//! variable is set, and prints a loud skip message otherwise.
+
+use std::path::Path;
+use std::process::Command;
+
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use wattevo::genome::{GenomeConfig, Individual, SearchSpace};
+use wattevo::netspec::{NetSpec, Partition};
+use wattevo::nn::{Model, cpu_device};
+use wattevo::onnx::{self, ExportOptions, ModelProto, TractRunner};
+
+const MODELS: usize = 20;
+
+fn python_has_packages() -> bool {
+    Command::new("python3")
+        .args(["-c", "import onnx, onnxruntime, numpy"])
+        .output()
+        .is_ok_and(|out| out.status.success())
+}
+
+/// Writes `name.onnx` and `name.json` (input, tract's output).
+fn write_case(dir: &Path, name: &str, model: &ModelProto, rng: &mut ChaCha8Rng) {
+    let bytes = onnx::encode(model);
+    let runner = TractRunner::from_bytes(&bytes).expect("tract loads the export");
+    let shape = runner.input_shape().to_vec();
+    let input: Vec<f32> = (0..shape.iter().product()).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+    let expected = runner.run(&input).expect("tract runs");
+    let reference =
+        serde_json::json!({ "input_shape": shape, "input": input, "expected": expected, "tolerance": 1e-4 });
+    std::fs::write(dir.join(format!("{name}.onnx")), bytes).expect("write model");
+    std::fs::write(dir.join(format!("{name}.json")), reference.to_string()).expect("write reference");
+}
+
+fn export_all(spec: &NetSpec, seed: u64, dir: &Path, written: &mut usize) {
+    let device = cpu_device();
+    device.seed(seed);
+    let weights = Model::new(spec, &device).weights().expect("weights");
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let options = ExportOptions { batch: 1 + (seed as usize % 3) };
+    for which in [Partition::Full, Partition::Early] {
+        if let Ok(model) = onnx::export_partition(spec, &weights, which, options) {
+            write_case(dir, &format!("genome{seed}_p{}", which.index()), &model, &mut rng);
+            *written += 1;
+        }
+    }
+    if spec.layers.len() >= 2 && seed % 4 == 0 {
+        let module = onnx::export_layer_range(spec, &weights, 1..spec.layers.len(), options).expect("module");
+        write_case(dir, &format!("genome{seed}_module"), &module, &mut rng);
+        *written += 1;
+    }
+}
+
+#[test]
+fn exports_pass_the_onnx_checker_and_onnxruntime() {
+    if !python_has_packages() {
+        let message = "python3 with onnx, onnxruntime and numpy is missing \
+                       (pip install -r scripts/requirements-check.txt)";
+        assert!(std::env::var_os("CI").is_none(), "CI is set and {message}");
+        eprintln!("\n!!!!!!!! SKIPPED exports_pass_the_onnx_checker_and_onnxruntime: {message} !!!!!!!!\n");
+        return;
+    }
+    let space = SearchSpace::new(GenomeConfig::small()).expect("bundled grammar");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut written = 0;
+    for seed in 0..200u64 {
+        if written >= MODELS {
+            break;
+        }
+        let individual = Individual::random(&space, &mut ChaCha8Rng::seed_from_u64(seed)).expect("genome");
+        if let Ok(spec) = individual.to_netspec(&space) {
+            export_all(&spec, seed, dir.path(), &mut written);
+        }
+    }
+    assert!(written >= MODELS, "only {written} models written");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/check_onnx.py");
+    let out = Command::new("python3").arg(&script).arg(dir.path()).output().expect("run check_onnx.py");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "check_onnx.py failed ({}):\n{stdout}", out.status);
+    assert!(stdout.contains(&format!("{written} of {written} models pass")), "{stdout}");
+}
