@@ -18,6 +18,7 @@ use clap::{Parser, Subcommand};
 pub mod boards;
 pub mod data;
 pub mod profile;
+pub mod train;
 
 /// Exit code: a command failed.
 pub const EXIT_FAILURE: u8 = 1;
@@ -53,6 +54,8 @@ pub enum Command {
     Profile(profile::ProfileArgs),
     /// List the bundled board profiles, or check a board's wiring (--check).
     Boards(boards::BoardsArgs),
+    /// Train one network, export it (and its partitions) to ONNX, report the exported accuracy.
+    Train(train::TrainArgs),
 }
 
 /// Parses the arguments, sets up logging, runs the command and maps errors to exit codes.
@@ -76,6 +79,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Data(args) => args.exec(),
         Command::Profile(args) => args.exec(),
         Command::Boards(args) => args.exec(),
+        Command::Train(args) => args.exec(),
     }
 }
 
