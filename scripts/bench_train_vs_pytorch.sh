@@ -12,7 +12,9 @@ seconds="${2:-8}"
 venv=target/bench-venv
 if ! "$venv/bin/python" -c 'import torch' 2>/dev/null; then
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --index-url https://download.pytorch.org/whl/cpu torch
+    # the CPU-only wheel index first; plain PyPI (larger, CUDA libraries included) if unreachable
+    "$venv/bin/pip" install --quiet --index-url https://download.pytorch.org/whl/cpu torch \
+        || "$venv/bin/pip" install --quiet torch
 fi
 torch_out=$("$venv/bin/python" scripts/bench_train_vs_pytorch.py "$threads" "$seconds")
 burn_out=$(RAYON_NUM_THREADS="$threads" WATTEVO_BENCH_SECONDS="$seconds" \
