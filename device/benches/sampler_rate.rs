@@ -4,13 +4,15 @@
 //! compares with the theoretical rate (one fresh result per conversion cycle = shunt + bus
 //! conversion time):
 //! - `back-to-back`: `read()` in a loop on this thread (each waits for CNVR);
-//! - `sampler` (added once `device/src/sampler.rs` is committed): the agent's sampler thread.
+//! - `sampler`: the agent's sampler thread at its default rate (one slot per conversion cycle),
+//!   with its missed-deadline count.
 //!
 //! Run: `cargo bench -p wattevo-agent --bench sampler_rate`. Figures depend on the machine's
 //! load and timer resolution; the chip is emulated, so these are not hardware figures.
 
 use std::time::{Duration, Instant};
 
+use wattevo_agent::sampler::Sampler;
 use wattevo_agent::sensor::{AnalogueSample, AnalogueSource, Ina219Sensor, PowerSensor};
 use wattevo_proto::board::{SensorSettings, SensorSource};
 
@@ -76,23 +78,41 @@ fn back_to_back(sensor: &mut dyn PowerSensor) -> (f64, u64, u64) {
     (samples as f64 / start.elapsed().as_secs_f64(), skipped, errors)
 }
 
+/// The sampler thread for [`RUN`]: (samples per second, missed deadlines, errors).
+fn through_sampler(sensor: Box<dyn PowerSensor>) -> (f64, u64, u64) {
+    let mut sampler = Sampler::new(sensor, 0);
+    let readings = match sampler.open_window() {
+        Ok(window) => {
+            std::thread::sleep(RUN);
+            window.close()
+        }
+        Err(error) => panic!("sampler window: {error}"),
+    };
+    match readings {
+        Ok(readings) => (readings.sample_rate_hz(), readings.missed_deadlines, readings.read_errors),
+        Err(error) => panic!("sampler close: {error}"),
+    }
+}
+
 fn main() {
     println!("sampler_rate — emulated INA219 (simulated chip), real driver; {} s per run", RUN.as_secs());
     println!(
-        "{:<10} {:>9} {:>11} | {:>16} {:>8} | {:>6}",
-        "ADC mode", "cycle µs", "theory S/s", "back-to-back S/s", "skipped", "errors"
+        "{:<10} {:>9} {:>11} | {:>16} {:>8} | {:>15} {:>8} | {:>6}",
+        "ADC mode", "cycle µs", "theory S/s", "back-to-back S/s", "skipped", "sampler S/s", "missed", "errors"
     );
     for (bits, samples) in [(9, 1), (10, 1), (11, 1), (12, 1), (12, 8)] {
         let mut direct = sensor(bits, samples);
         let cycle = direct.conversion_time();
         let theory_hz = 1.0 / cycle.as_secs_f64();
         let (direct_hz, skipped, direct_errors) = back_to_back(direct.as_mut());
+        let (sampler_hz, missed, sampler_errors) = through_sampler(sensor(bits, samples));
         println!(
-            "{:<10} {:>9} {theory_hz:>11.1} | {direct_hz:>9.1} ({:>3.0}%) {skipped:>8} | {:>6}",
+            "{:<10} {:>9} {theory_hz:>11.1} | {direct_hz:>9.1} ({:>3.0}%) {skipped:>8} | {sampler_hz:>8.1} ({:>3.0}%) {missed:>8} | {:>6}",
             direct.info().adc_mode,
             cycle.as_micros(),
             100.0 * direct_hz / theory_hz,
-            direct_errors,
+            100.0 * sampler_hz / theory_hz,
+            direct_errors + sampler_errors,
         );
     }
 }
