@@ -4,13 +4,14 @@
 # release build, and prints the test accuracy computed by tract from the exported ONNX.
 # Acceptance figure of issue 5: >= 0.89 within 10 minutes on the 2-core machine.
 #
-# Usage: scripts/train_fashion.sh [SECONDS] [OUT_DIR]
+# Usage: scripts/train_fashion.sh [SECONDS] [OUT_DIR]   (WATTEVO_NO_BUILD=1: use the existing binary)
 # Data: --data-dir / $WATTEVO_DATA / /usr/share/datasets/fashion-mnist (Debian's package).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-570}"
 out="${2:-target/train-fashion}"
-cargo build --release -p wattevo --bin wattevo
+[ -n "${WATTEVO_NO_BUILD:-}" ] || cargo build --release -p wattevo --bin wattevo
+mkdir -p "$(dirname "$out")"
 start=$(date +%s)
 ./target/release/wattevo train --preset cnn --dataset fashion-mnist --seconds "$seconds" \
     --out "$out" --json > "$out.json"
