@@ -57,12 +57,13 @@ fn profile_table_labels_every_figure_simulated_from_any_directory() {
     command.current_dir(dir.path()).arg("profile").arg(&model).args(["--board", "sim"]).args(SHORT);
     let (output, stdout, stderr) = run(&mut command);
     assert!(output.status.success(), "wattevo failed: {stderr}");
+    eprintln!("{stdout}"); // shown with --nocapture
     for figure in ["idle power", "total power", "dynamic power", "energy/inference", "dynamic energy/inf."] {
         let line = stdout.lines().find(|l| l.starts_with(figure)).unwrap_or_else(|| panic!("{figure}: {stdout}"));
         assert!(line.ends_with("SIMULATED"), "{line}");
     }
     assert!(stdout.contains("all power and energy figures: SIMULATED (emulated INA219"), "{stdout}");
-    assert!(stdout.contains("board sim on /dev/pts/"), "{stdout}");
+    assert!(stdout.contains("link       board sim on /dev/pts/"), "{stdout}");
 }
 
 #[test]

@@ -67,7 +67,7 @@ pub enum SimError {
         tail: String,
         /// The client error.
         #[source]
-        source: ClientError,
+        source: Box<ClientError>,
     },
 }
 
@@ -161,6 +161,7 @@ impl SimAgent {
                 Ok(_) => break,
                 Err(ClientError::Timeout { .. }) if started.elapsed() < STARTUP_TIMEOUT => continue,
                 Err(source) => {
+                    let source = Box::new(source);
                     return Err(SimError::Handshake { log: self.log_display(), tail: self.log_tail(), source });
                 }
             }
@@ -169,7 +170,7 @@ impl SimAgent {
         connected.hello().map_err(|source| SimError::Handshake {
             log: self.log_display(),
             tail: self.log_tail(),
-            source,
+            source: Box::new(source),
         })?;
         Ok(connected)
     }

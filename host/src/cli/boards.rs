@@ -52,13 +52,13 @@ impl BoardsArgs {
             writeln!(out, "{}", serde_json::to_string_pretty(&list)?)?;
             return Ok(ExitCode::SUCCESS);
         }
-        writeln!(out, "{:<10} {:<16} {:>8} {:>8}  {:<24} description", "board", "sensor", "baud", "idle W", "profile")?;
+        writeln!(out, "{:<10} {:<16} {:>8} {:>8}  {:<32} description", "board", "sensor", "baud", "idle W", "profile")?;
         for (origin, p) in &rows {
             let idle = p.power_model.as_ref().map_or("-".to_owned(), |m| format!("{:.2}", m.idle_w));
             let sensor = format!("{:?}", p.sensor.source);
             writeln!(
                 out,
-                "{:<10} {sensor:<16} {:>8} {idle:>8}  {origin:<24} {}",
+                "{:<10} {sensor:<16} {:>8} {idle:>8}  {origin:<32} {}",
                 p.name, p.serial.baud, p.description
             )?;
         }

@@ -149,7 +149,7 @@ impl ProfileReport<'_> {
         let tag = if m.sensor.is_measured() { "measured" } else { "SIMULATED" };
         let shape = input_shape.iter().map(u32::to_string).collect::<Vec<_>>().join("x");
         writeln!(out, "model      {} ({} bytes, input {shape}, sha256 {:?})", self.model, self.model_bytes, m.hash)?;
-        writeln!(out, "board      {}", self.session.client.label())?;
+        writeln!(out, "link       {}", self.session.client.label())?;
         writeln!(out, "agent      {}", describe_agent(hello))?;
         writeln!(out, "source     {source}")?;
         writeln!(out, "upload     {}", describe_upload(self.upload))?;
