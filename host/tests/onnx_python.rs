@@ -52,7 +52,7 @@ fn export_all(spec: &NetSpec, seed: u64, dir: &Path, written: &mut usize) {
             *written += 1;
         }
     }
-    if spec.layers.len() >= 2 && seed % 4 == 0 {
+    if spec.layers.len() >= 2 && seed.is_multiple_of(4) {
         let module = onnx::export_layer_range(spec, &weights, 1..spec.layers.len(), options).expect("module");
         write_case(dir, &format!("genome{seed}_module"), &module, &mut rng);
         *written += 1;

@@ -18,6 +18,7 @@ use clap::{Parser, Subcommand};
 pub mod boards;
 pub mod data;
 pub mod profile;
+pub mod sample;
 pub mod train;
 
 /// Exit code: a command failed.
@@ -54,6 +55,8 @@ pub enum Command {
     Profile(profile::ProfileArgs),
     /// List the bundled board profiles, or check a board's wiring (--check).
     Boards(boards::BoardsArgs),
+    /// Draw a random network: phenotype, shape table, untrained ONNX export.
+    Sample(sample::SampleArgs),
     /// Train one network, export it (and its partitions) to ONNX, report the exported accuracy.
     Train(train::TrainArgs),
 }
@@ -79,6 +82,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Data(args) => args.exec(),
         Command::Profile(args) => args.exec(),
         Command::Boards(args) => args.exec(),
+        Command::Sample(args) => args.exec(),
         Command::Train(args) => args.exec(),
     }
 }
