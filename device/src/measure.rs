@@ -141,21 +141,25 @@ fn timed_window(
     let batch = u64::from(req.batch_size().unwrap_or(1).max(1));
     let (mut runs, mut inferences) = (0u64, 0u64);
     let mut failure = None;
+    // One clock read per run: each latency is the wall time from the end of the previous run, so
+    // the latencies add up to the window exactly (a preemption counts against its run).
+    let mut last = start;
     loop {
-        let t = Instant::now();
         if let Err(e) = model.run(input) {
             failure = Some(e);
             break;
         }
-        latencies_us.push(t.elapsed().as_secs_f64() * 1e6);
+        let now = Instant::now();
+        latencies_us.push(now.duration_since(last).as_secs_f64() * 1e6);
+        last = now;
         ctx.load.record_inference();
         runs += 1;
         inferences += batch;
-        if runs >= u64::from(req.min_runs) && start.elapsed() >= min_duration {
+        if runs >= u64::from(req.min_runs) && now.duration_since(start) >= min_duration {
             break;
         }
     }
-    let end = Instant::now();
+    let end = last;
     let cpu_s = process_cpu_time().saturating_sub(cpu_start).as_secs_f64();
     let readings = window.close()?;
     if let Some(e) = failure {
@@ -322,4 +326,4 @@ pub fn read_sensor(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

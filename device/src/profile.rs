@@ -95,7 +95,7 @@ max_current_a = 3.2
         let text = MINIMAL.replace("shunt_ohms = 0.1", "shunt_ohms = \"small\"");
         let err = parse_profile(Path::new("boards/x.toml"), &text).expect_err("wrong type");
         let shown = err.to_string();
-        assert!(shown.starts_with("boards/x.toml:11:14: "), "{shown}");
+        assert!(shown.starts_with("boards/x.toml:10:14: "), "{shown}");
         assert!(shown.contains("float") || shown.contains("f64"), "{shown}");
     }
 

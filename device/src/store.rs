@@ -339,8 +339,9 @@ mod tests {
     #[test]
     fn least_recently_used_model_is_evicted() {
         let models: Vec<Vec<u8>> = (0..3).map(|s| build_cnn(&OnnxCnn::small(), s)).collect();
-        let one = models[0].len() as u64 + 4 * 1024;
-        let mut store = ModelStore::new(2 * one);
+        let params = load_model(&models[0], None).expect("load").bytes.param_bytes;
+        let one = models[0].len() as u64 + params;
+        let mut store = ModelStore::new(2 * one + 100);
         for m in &models[..2] {
             begin(&mut store, m, 512).expect("begin");
             send_all(&mut store, m, 512);

@@ -42,6 +42,12 @@ fn run(sampler: &mut Sampler, load: &LoadSignal, req: &MeasureRequest) -> Measur
     measure(&model, req, &mut ctx).expect("measure")
 }
 
+/// `expected` is within the 95 % CI of `stats` widened by 5 % of the mean.
+pub(crate) fn assert_within_sampling_error(stats: wattevo_proto::RepStats, expected: f64) {
+    let allowed = stats.ci95 + 0.05 * stats.mean.abs();
+    assert!((stats.mean - expected).abs() <= allowed, "{stats:?} vs {expected} (allowed {allowed})");
+}
+
 #[test]
 fn figures_are_consistent() {
     let load = LoadSignal::new();
@@ -51,17 +57,19 @@ fn figures_are_consistent() {
     assert_eq!(m.stop_reason, StopReason::MaxRepetitions, "a 0 % target is never reached");
     assert_eq!(m.repetitions, 3);
     assert!(m.inferences >= 30);
-    // Idle: 2.7 W + 0.5 core × 0.9 W; noise 0.02 W averaged over ≈ 90 samples.
-    assert!((m.idle_power_w - 3.15).abs() < 0.02, "idle {}", m.idle_power_w);
+    // Idle: 2.7 W + 0.5 core × 0.9 W; noise 0.02 W averaged over ≈ 90 samples. The model's
+    // 10 ms traffic estimate still sees the last window at the start of the idle window after.
+    assert!((m.idle_before_w - 3.15).abs() < 0.01, "idle before {}", m.idle_before_w);
+    assert!(m.idle_after_w >= m.idle_before_w - 0.01 && m.idle_after_w < 3.3, "idle after {}", m.idle_after_w);
     assert!(m.total_power_w.mean > m.idle_power_w + 0.01, "memory traffic costs power");
     let dynamic = m.total_power_w.mean - m.idle_power_w;
     assert!((m.dynamic_power_w.mean - dynamic).abs() < 1e-9, "dynamic = total - idle");
-    // Energy per inference ≈ mean power × mean latency (the loop adds a little time per run).
-    let product_j = m.total_power_w.mean * m.latency_mean_us * 1e-6;
-    let ratio = m.energy_per_inference_j.mean / product_j;
-    assert!(ratio > 0.97 && ratio < 1.25, "E/inf {} vs P×t {product_j}", m.energy_per_inference_j.mean);
-    let dyn_ratio = m.dynamic_energy_per_inference_j.mean / (dynamic * m.latency_mean_us * 1e-6);
-    assert!(dyn_ratio > 0.9 && dyn_ratio < 1.3, "dynamic ratio {dyn_ratio}");
+    // Energy per inference ≈ mean power × mean latency, within the spread of the repetitions
+    // (latencies tile each window exactly; the repetition mean weighs windows equally while the
+    // latency mean weighs every run, which differ when the machine is shared).
+    let e = m.energy_per_inference_j;
+    assert_within_sampling_error(e, m.total_power_w.mean * m.latency_mean_us * 1e-6);
+    assert_within_sampling_error(m.dynamic_energy_per_inference_j, dynamic * m.latency_mean_us * 1e-6);
     assert!(m.latency_p50_us <= m.latency_p99_us);
     assert!(m.sample_rate_hz > 300.0 && m.sample_rate_hz < 2000.0, "rate {}", m.sample_rate_hz);
     assert!(m.cpu_utilisation_cores > 0.5, "cpu {}", m.cpu_utilisation_cores);
