@@ -1,0 +1,140 @@
+//! A candidate of the population, what evaluating it produced, and the interface the engine
+//! uses to evaluate one ([`Evaluator`]).
+//!
+//! The engine owns the search (genomes, RNG, selection, archive, checkpoints); an evaluator owns
+//! everything physical (training, export, accuracy, the board). Keeping the two apart lets the
+//! search be tested fast and deterministically with a scripted evaluator, and the real
+//! pipeline plug in unchanged.
+
+use serde::{Deserialize, Serialize};
+
+use crate::evolve::fitness::{INVALID_FITNESS, Metrics};
+use crate::evolve::mutation::MutationRecord;
+use crate::genome::Individual;
+
+/// One member of a generation's population.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    /// Unique within a run, in creation order.
+    pub id: u64,
+    /// Generation it was created (or re-evaluated) in.
+    pub generation: usize,
+    /// The genome.
+    pub individual: Individual,
+    /// The candidate it was derived from.
+    pub parent_id: Option<u64>,
+    /// How it differs from its parent (`None` for random and re-evaluated candidates).
+    pub mutation: Option<MutationRecord>,
+    /// Why it exists: `random`, `offspring`, `elite` (re-evaluated parent), `retrain`.
+    pub origin: Origin,
+    /// Allocated training budget, seconds (Fast-DENSER's `train_time`).
+    pub budget_s: f64,
+    /// The evaluation, once done.
+    pub evaluation: Option<Evaluation>,
+}
+
+/// Why a candidate is in the population.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// A random individual of generation 0.
+    Random,
+    /// A mutated copy of the parent.
+    Offspring,
+    /// The parent, retrained from scratch with its budget.
+    Elite,
+    /// Retrained with a longer budget by the selection rules.
+    Retrain,
+}
+
+impl Candidate {
+    /// The fitness, or [`INVALID_FITNESS`] when not evaluated or invalid.
+    pub fn fitness(&self) -> f64 {
+        self.evaluation.as_ref().map_or(INVALID_FITNESS, |e| e.fitness)
+    }
+}
+
+/// What evaluating a candidate gave.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// The fitness ([`INVALID_FITNESS`] for an invalid network).
+    pub fitness: f64,
+    /// Why the network is invalid (cannot be built, trained, exported or measured); `None` when valid.
+    pub invalid: Option<String>,
+    /// The metrics (`accuracy_0`, `power_1`, ...), empty when invalid.
+    pub metrics: Metrics,
+    /// Epochs trained in this evaluation.
+    pub epochs: usize,
+    /// Seconds spent training.
+    pub train_s: f64,
+    /// Seconds spent exporting, checking accuracy and measuring.
+    pub measure_s: f64,
+    /// Board measurements answered from the cache.
+    pub cache_hits: usize,
+    /// Measurements of the modules the engine asked for.
+    pub modules: Vec<ModuleCost>,
+    /// The phenotype text, for the log.
+    pub phenotype: String,
+}
+
+impl Evaluation {
+    /// An invalid outcome.
+    pub fn invalid(reason: impl Into<String>, phenotype: String) -> Self {
+        Evaluation {
+            fitness: INVALID_FITNESS,
+            invalid: Some(reason.into()),
+            metrics: Metrics::new(),
+            epochs: 0,
+            train_s: 0.0,
+            measure_s: 0.0,
+            cache_hits: 0,
+            modules: Vec::new(),
+            phenotype,
+        }
+    }
+}
+
+/// A module measured alone on the board.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModuleCost {
+    /// Index of the module in the individual.
+    pub module: usize,
+    /// Architecture hash of its exported graph.
+    pub arch_hash: String,
+    /// Mean board power, watts (`None` when it could not be measured).
+    pub power_w: Option<f64>,
+    /// Total energy per inference, joules.
+    pub energy_j: Option<f64>,
+}
+
+/// What the engine asks of an evaluator.
+#[derive(Debug, Clone)]
+pub struct EvalRequest<'a> {
+    /// The candidate (its id names its saved weights).
+    pub candidate: &'a Candidate,
+    /// Seconds to train in this evaluation.
+    pub train_s: f64,
+    /// Continue from this candidate's saved weights (train_longer) instead of from scratch.
+    pub warm_start: Option<u64>,
+    /// Seed of everything random in training (derived from the run seed and the candidate id).
+    pub seed: u64,
+    /// Modules to measure alone for the archive (indices into the individual's modules).
+    pub measure_modules: Vec<usize>,
+}
+
+/// A failure that stops the run (the board is gone, the disk is full); the run can be resumed
+/// from its last checkpoint. Invalid networks are not errors: they are [`Evaluation::invalid`].
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct EvalError(pub String);
+
+/// Trains, exports and measures candidates.
+pub trait Evaluator {
+    /// Evaluates one candidate.
+    fn evaluate(&mut self, request: EvalRequest<'_>) -> Result<Evaluation, EvalError>;
+    /// Called after every generation, before the engine's checkpoint is written: persist
+    /// whatever a resumed run needs (the measurement cache).
+    fn checkpoint(&mut self) -> Result<(), EvalError> {
+        Ok(())
+    }
+}

@@ -1,0 +1,130 @@
+//! Engine tests with a scripted evaluator: fitness is a fixed function of the phenotype and the
+//! budget, so runs are exactly reproducible and a crash can be injected anywhere.
+
+use std::hash::{Hash, Hasher};
+
+use super::*;
+use crate::evolve::candidate::{Evaluation, ModuleCost};
+use crate::evolve::runlog::read_log;
+use crate::genome::GenomeConfig;
+
+/// Scores a candidate from a hash of its phenotype; fails once `fail_at` evaluations are done.
+struct Scripted {
+    space: SearchSpace,
+    done: usize,
+    fail_at: Option<usize>,
+}
+
+fn hash01(text: &str) -> f64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut hasher);
+    (hasher.finish() % 10_000) as f64 / 10_000.0
+}
+
+impl Evaluator for Scripted {
+    fn evaluate(&mut self, request: EvalRequest<'_>) -> Result<Evaluation, EvalError> {
+        if self.fail_at == Some(self.done) {
+            return Err(EvalError("board disappeared".into()));
+        }
+        self.done += 1;
+        let ind = &request.candidate.individual;
+        let phenotype = ind.phenotype(&self.space).map(|p| p.to_string()).unwrap_or_default();
+        if let Err(invalid) = ind.to_netspec(&self.space) {
+            return Ok(Evaluation::invalid(invalid.to_string(), phenotype));
+        }
+        let mut evaluation = Evaluation::invalid("", phenotype.clone());
+        evaluation.invalid = None;
+        evaluation.fitness = hash01(&phenotype) + request.candidate.budget_s / 100.0;
+        evaluation.metrics.insert("accuracy_0".into(), evaluation.fitness);
+        evaluation.modules = request
+            .measure_modules
+            .iter()
+            .map(|&m| {
+                let text = format!("{:?}", ind.modules[m]);
+                ModuleCost { module: m, arch_hash: text.clone(), power_w: Some(1.0 + hash01(&text)), energy_j: None }
+            })
+            .collect();
+        Ok(evaluation)
+    }
+}
+
+fn config() -> EngineConfig {
+    let mutation = MutationRates { reuse_module: 0.5, ..MutationRates::default() };
+    EngineConfig { generations: 6, lambda: 4, train_seconds: 1.0, seed: 17, mutation }
+}
+
+fn space() -> SearchSpace {
+    SearchSpace::new(GenomeConfig::small()).expect("bundled grammar")
+}
+
+fn scripted(fail_at: Option<usize>) -> Scripted {
+    Scripted { space: space(), done: 0, fail_at }
+}
+
+#[test]
+fn a_killed_run_resumes_to_the_same_result() {
+    let space = space();
+    let whole = tempfile::tempdir().expect("tempdir");
+    let mut engine = Engine::new(&space, config(), scripted(None), whole.path()).expect("engine");
+    engine.run(&mut |_| {}).expect("uninterrupted run");
+    let expected = engine.state().clone();
+
+    let cut = tempfile::tempdir().expect("tempdir");
+    // Dies in the middle of generation 3 (5 evaluations a generation, plus retrains).
+    let mut engine = Engine::new(&space, config(), scripted(Some(17)), cut.path()).expect("engine");
+    let err = engine.run(&mut |_| {}).expect_err("injected failure");
+    assert!(err.to_string().contains("wattevo resume"), "{err}");
+    let stopped_at = engine.state().generation;
+    assert!(stopped_at > 0 && stopped_at < 6);
+    drop(engine);
+
+    let mut resumed = Engine::resume(&space, config(), scripted(None), cut.path()).expect("resume");
+    assert_eq!(resumed.state().generation, stopped_at);
+    resumed.run(&mut |_| {}).expect("resumed run");
+    let got = resumed.state();
+    assert_eq!(got.parent, expected.parent);
+    assert_eq!(got.best, expected.best);
+    let (a, b) = (got.archive.entries(), expected.archive.entries());
+    let first_diff = a.iter().zip(b).position(|(x, y)| x != y);
+    assert!(a.len() == b.len() && first_diff.is_none(), "archives differ: {} vs {} entries, first difference at {first_diff:?}", a.len(), b.len());
+    let log = |dir: &Path| read_log(&dir.join("log.jsonl")).expect("log");
+    assert_eq!(log(cut.path()), log(whole.path()), "the log holds each evaluation once");
+}
+
+#[test]
+fn generations_have_the_elite_and_lambda_offspring() {
+    let space = space();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut engine = Engine::new(&space, config(), scripted(None), dir.path()).expect("engine");
+    let mut done = Vec::new();
+    engine
+        .run(&mut |p| {
+            if let Progress::GenerationDone { generation, parent } = p {
+                done.push((generation, parent.fitness()));
+            }
+        })
+        .expect("run");
+    assert_eq!(done.len(), 6);
+    let lines = read_log(&dir.path().join("log.jsonl")).expect("log");
+    let in_gen = |g: usize, origin: Origin| {
+        lines.iter().filter(|l| l.candidate.generation == g && l.candidate.origin == origin).count()
+    };
+    assert_eq!(in_gen(0, Origin::Random), 4);
+    for g in 1..6 {
+        assert_eq!(in_gen(g, Origin::Elite), 1, "generation {g}");
+        assert_eq!(in_gen(g, Origin::Offspring), 4, "generation {g}");
+    }
+    // The parent of each generation is the fittest candidate the generation evaluated.
+    for (generation, fitness) in &done {
+        let best = lines
+            .iter()
+            .filter(|l| l.candidate.generation == *generation)
+            .map(|l| l.candidate.fitness())
+            .fold(f64::MIN, f64::max);
+        assert_eq!(*fitness, best);
+    }
+    assert!(!engine.state().archive.entries().is_empty());
+    let reused =
+        lines.iter().filter(|l| l.candidate.mutation.as_ref().is_some_and(|m| m.reused_module.is_some())).count();
+    assert!(reused > 0, "module reuse happened");
+}
