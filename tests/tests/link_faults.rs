@@ -31,6 +31,10 @@ fn corrupt_frames_between_pings_never_lose_a_ping() {
         let nonce = rng.next_u64() as u32;
         client.ping(nonce).unwrap_or_else(|err| panic!("ping {round} (nonce {nonce}) lost: {err}"));
     }
+    // the agent answers each rejected frame with Error(BadFrame) under seq 0, which the client
+    // drops as stale: proof that the garbage reached the agent and was refused, not ignored
+    let rejected = client.stats().stale_frames;
+    assert!(rejected >= 900, "only {rejected} corrupt frames were rejected");
     sim.check_alive().expect("agent alive after 1000 corrupt frames");
     client.hello().expect("still speaks the protocol");
 }
@@ -65,4 +69,20 @@ fn cut_upload_resumes_from_first_missing_chunk() {
     let again = second.upload(&model).expect("cached");
     assert!(again.skipped.is_some());
     sim.check_alive().expect("agent alive");
+}
+
+#[test]
+fn session_measures_a_model_through_the_library_api() {
+    use wattevo::board::{BoardSession, MeasureOverrides, OpenOptions};
+    bin("wattevo-agent");
+    let mut session = BoardSession::open("sim", &OpenOptions::default()).expect("open sim");
+    let overrides =
+        MeasureOverrides { idle_ms: Some(100), min_duration_ms: Some(100), repetitions: Some(2), target_ci_pct: None };
+    let model = cnn_onnx(4, 5);
+    let measurement = session.measure_onnx(&model, &overrides, 1).expect("measure");
+    assert_eq!(measurement.hash, model_hash(&model));
+    assert_eq!(measurement.repetitions, 2);
+    assert!(!measurement.sensor.is_measured(), "the sim board's figures are simulated");
+    assert!(measurement.inferences > 0 && measurement.energy_per_inference_j.mean > 0.0);
+    assert!(session.source_label().starts_with("SIMULATED"));
 }

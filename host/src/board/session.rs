@@ -4,9 +4,10 @@
 use std::time::Duration;
 
 use serialport::TTYPort;
-use wattevo_proto::{BoardProfile, HelloResponse, MeasureRequest, ModelHash, SensorSource};
+use wattevo_proto::{BoardProfile, HelloResponse, MeasureRequest, Measurement, ModelHash, SensorSource};
 
-use super::client::{BoardClient, ClientError, LinkLabel};
+use super::client::{BoardClient, ClientError, LinkLabel, model_hash};
+use super::model_info::{ModelInfoError, onnx_input_shape};
 use super::profiles::{LoadedProfile, ProfileError, load_profile};
 use super::serial::{SerialError, open_serial};
 use super::sim::{SimAgent, SimError};
@@ -26,6 +27,9 @@ pub enum BoardError {
     /// The agent did not answer properly.
     #[error(transparent)]
     Client(#[from] ClientError),
+    /// The model's input shape could not be read.
+    #[error(transparent)]
+    Model(#[from] ModelInfoError),
     /// A real board was asked for without a port.
     #[error("board {board} ({origin}) needs a serial port: pass --port /dev/ttyUSB0 or set serial.host_port")]
     NoPort {
@@ -100,6 +104,19 @@ impl BoardSession {
             }
             None => Err(BoardError::NoPort { board: profile.profile.name.clone(), origin: profile.origin.clone() }),
         }
+    }
+
+    /// Uploads an ONNX model if the agent does not hold it, then measures it with the profile's
+    /// defaults and `overrides`, on a seeded random input of the model's declared shape.
+    pub fn measure_onnx(
+        &mut self,
+        model: &[u8],
+        overrides: &MeasureOverrides,
+        input_seed: u64,
+    ) -> Result<Measurement, BoardError> {
+        let input_shape = onnx_input_shape(model, "model")?;
+        let request = measure_request(&self.profile.profile, overrides, model_hash(model), input_shape, input_seed);
+        Ok(self.client.measure_model(model, &request)?)
     }
 
     /// Where the figures come from, for every printed figure: `measured on pi4b with INA219`
