@@ -130,10 +130,11 @@ impl ModelStore {
             let detail = format!("total_bytes {} / chunk_bytes {} out of range", req.total_bytes, req.chunk_bytes);
             return Err(StoreError::refused(WireError::BadRequest, detail));
         }
-        if let Some(up) = self.uploads.get(&req.hash) {
-            if up.total_bytes == req.total_bytes && up.chunk_bytes == req.chunk_bytes {
-                return Ok(up.state());
-            }
+        if let Some(up) = self.uploads.get(&req.hash)
+            && up.total_bytes == req.total_bytes
+            && up.chunk_bytes == req.chunk_bytes
+        {
+            return Ok(up.state());
         }
         self.make_room_for_upload(&req.hash);
         let chunks = req.total_bytes.div_ceil(u32::from(req.chunk_bytes));
