@@ -85,3 +85,21 @@ fn boards_lists_bundled_profiles_and_checks_the_sim_wiring() {
     assert!((watts - volts * amps).abs() < 0.05 * watts, "{watts} W vs {volts} V × {amps} A");
     assert_eq!(check["simulated"], Value::Bool(true));
 }
+
+#[test]
+fn profile_measures_a_network_exported_by_wattevo_sample() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = dir.path().join("sampled.onnx");
+    let (output, _, stderr) = run(wattevo().args(["sample", "--seed", "3", "--export"]).arg(&model));
+    assert!(output.status.success(), "wattevo sample failed: {stderr}");
+    let (output, stdout, stderr) =
+        run(wattevo().arg("profile").arg(&model).args(["--board", "sim", "--json"]).args(SHORT));
+    assert!(output.status.success(), "wattevo profile failed: {stderr}");
+    let json: Value = serde_json::from_str(&stdout).expect("one JSON object on stdout");
+    let m = &json["measurement"];
+    let (idle_w, total_w, dynamic_w) =
+        (f(m, "/idle_power_w"), f(m, "/total_power_w/mean"), f(m, "/dynamic_power_w/mean"));
+    assert!((dynamic_w - (total_w - idle_w)).abs() <= 1e-6 * total_w, "{dynamic_w} vs {total_w} − {idle_w}");
+    assert!(f(m, "/inferences") > 0.0 && f(m, "/energy_per_inference_j/mean") > 0.0);
+    assert_eq!(json["simulated"], Value::Bool(true));
+}
