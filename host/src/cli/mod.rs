@@ -17,6 +17,7 @@ use clap::{Parser, Subcommand};
 
 pub mod boards;
 pub mod data;
+pub mod evolve;
 pub mod profile;
 pub mod sample;
 pub mod train;
@@ -59,13 +60,17 @@ pub enum Command {
     Sample(sample::SampleArgs),
     /// Train one network, export it (and its partitions) to ONNX, report the exported accuracy.
     Train(train::TrainArgs),
+    /// Evolve networks that are accurate and frugal on a board (the main job).
+    Evolve(evolve::EvolveArgs),
+    /// Continue an evolution run from its last checkpoint.
+    Resume(evolve::ResumeArgs),
 }
 
 /// Parses the arguments, sets up logging, runs the command and maps errors to exit codes.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet);
-    match run(cli.command) {
+    match run(cli.command, cli.quiet) {
         Ok(code) => code,
         Err(err) => {
             if is_broken_pipe(&err) {
@@ -77,8 +82,10 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn run(command: Command) -> anyhow::Result<ExitCode> {
+fn run(command: Command, quiet: bool) -> anyhow::Result<ExitCode> {
     match command {
+        Command::Evolve(args) => args.exec(quiet),
+        Command::Resume(args) => args.exec(quiet),
         Command::Data(args) => args.exec(),
         Command::Profile(args) => args.exec(),
         Command::Boards(args) => args.exec(),

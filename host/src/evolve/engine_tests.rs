@@ -86,7 +86,12 @@ fn a_killed_run_resumes_to_the_same_result() {
     assert_eq!(got.best, expected.best);
     let (a, b) = (got.archive.entries(), expected.archive.entries());
     let first_diff = a.iter().zip(b).position(|(x, y)| x != y);
-    assert!(a.len() == b.len() && first_diff.is_none(), "archives differ: {} vs {} entries, first difference at {first_diff:?}", a.len(), b.len());
+    assert!(
+        a.len() == b.len() && first_diff.is_none(),
+        "archives differ: {} vs {} entries, first difference at {first_diff:?}",
+        a.len(),
+        b.len()
+    );
     let log = |dir: &Path| read_log(&dir.join("log.jsonl")).expect("log");
     assert_eq!(log(cut.path()), log(whole.path()), "the log holds each evaluation once");
 }

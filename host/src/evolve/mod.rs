@@ -8,9 +8,13 @@
 //! - [`state`], [`runlog`]: checkpoint and log files of a run directory.
 
 pub mod archive;
+pub mod cache;
 pub mod candidate;
+pub mod config;
 pub mod engine;
 pub mod fitness;
 pub mod mutation;
+pub mod pipeline;
+pub mod run;
 pub mod runlog;
 pub mod state;

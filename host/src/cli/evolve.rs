@@ -1,0 +1,174 @@
+//! `wattevo evolve` and `wattevo resume`: run the power-aware search, or continue one.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+
+use crate::data::DatasetName;
+use crate::evolve::config::{EvolveConfig, SpacePreset};
+use crate::evolve::fitness::Preset;
+use crate::evolve::run::{RunSummary, run};
+
+/// Evolve networks that are accurate and frugal on a board.
+///
+/// With no arguments: a short search on the embedded digits and the simulated board (its figures
+/// are SIMULATED and labelled so), a few minutes on a 2-core machine. Every flag can also be set
+/// in a TOML file given with --config (flags win). The run directory receives config.toml,
+/// log.jsonl (every candidate), checkpoints/, weights/, best/partition{0,1}.onnx and summary.json.
+#[derive(Debug, Args)]
+pub struct EvolveArgs {
+    /// TOML config file (keys as the flags, with underscores; see the README).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Dataset.
+    #[arg(long)]
+    pub dataset: Option<DatasetName>,
+    /// Directory of the dataset files.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Board profile (path or bundled name: sim, pi4b, pi5, pizero2w).
+    #[arg(long)]
+    pub board: Option<String>,
+    /// Serial port of a real board (/dev/ttyUSB0).
+    #[arg(long)]
+    pub port: Option<String>,
+    /// Fitness preset.
+    #[arg(long, value_enum)]
+    pub preset: Option<Preset>,
+    /// Search space.
+    #[arg(long, value_enum)]
+    pub space: Option<SpacePreset>,
+    /// Generations (generation 0 included).
+    #[arg(long)]
+    pub generations: Option<usize>,
+    /// Offspring per generation (λ).
+    #[arg(long)]
+    pub lambda: Option<usize>,
+    /// Training budget per candidate, seconds.
+    #[arg(long)]
+    pub train_seconds: Option<f64>,
+    /// Run seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Run directory [default: runs/<dataset>-<preset>-seed<seed>].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Use the board profile's full measurement protocol (2 s windows, CI-driven repetitions).
+    #[arg(long)]
+    pub profile_protocol: bool,
+    /// Print the summary as JSON on stdout (no progress display).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Continue a run from its last checkpoint.
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// The run directory (holds config.toml and checkpoints/).
+    pub run_dir: PathBuf,
+    /// Raise the total number of generations.
+    #[arg(long)]
+    pub generations: Option<usize>,
+    /// Serial port of a real board, if it moved.
+    #[arg(long)]
+    pub port: Option<String>,
+    /// Print the summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl EvolveArgs {
+    /// The config: file, then flags.
+    pub fn config(&self) -> anyhow::Result<EvolveConfig> {
+        let mut c = match &self.config {
+            Some(path) => EvolveConfig::from_file(path)?,
+            None => EvolveConfig::default(),
+        };
+        macro_rules! take {
+            ($($field:ident),*) => { $( if let Some(v) = self.$field.clone() { c.$field = v; } )* };
+        }
+        take!(dataset, board, preset, space, generations, lambda, train_seconds, seed);
+        if self.data_dir.is_some() {
+            c.data_dir = self.data_dir.clone();
+        }
+        if self.port.is_some() {
+            c.port = self.port.clone();
+        }
+        c.profile_protocol |= self.profile_protocol;
+        Ok(c)
+    }
+
+    /// Runs the search.
+    pub fn exec(self, quiet: bool) -> anyhow::Result<ExitCode> {
+        let config = self.config()?;
+        let preset = format!("{:?}", config.preset).to_lowercase();
+        let out = self
+            .out
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(format!("runs/{}-{preset}-seed{}", config.dataset, config.seed)));
+        if out.join("checkpoints").exists() {
+            anyhow::bail!(
+                "{} already holds a run: continue it with `wattevo resume {}` or choose another --out",
+                out.display(),
+                out.display()
+            );
+        }
+        let summary = run(&config, &out, false, quiet || self.json)?;
+        print_summary(&summary, self.json)
+    }
+}
+
+impl ResumeArgs {
+    /// Continues the run.
+    pub fn exec(self, quiet: bool) -> anyhow::Result<ExitCode> {
+        let path = self.run_dir.join("config.toml");
+        let mut config = EvolveConfig::from_file(&path)
+            .with_context(|| format!("{} is not a run directory", self.run_dir.display()))?;
+        if let Some(generations) = self.generations {
+            config.generations = generations;
+        }
+        if self.port.is_some() {
+            config.port = self.port.clone();
+        }
+        let summary = run(&config, &self.run_dir, true, quiet || self.json)?;
+        print_summary(&summary, self.json)
+    }
+}
+
+fn print_summary(s: &RunSummary, json: bool) -> anyhow::Result<ExitCode> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(s)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let metric = |name: &str| s.best_metrics.get(name).copied().unwrap_or(f64::NAN);
+    println!("run {}  ({} generations, {:.0} s)", s.run_dir.display(), s.generations, s.wall_s);
+    println!("power figures: {}", s.source);
+    println!("best candidate #{}  fitness {:.4}", s.best_id, s.best_fitness);
+    println!(
+        "{:>10} {:>10} {:>10} {:>11} {:>14} {:>12} {:>10}",
+        "partition", "test acc", "fit acc", "power W", "energy/inf mJ", "latency µs", "params"
+    );
+    for p in 0..2 {
+        let test = s.best_models.iter().find(|m| m.partition == p).map_or(f64::NAN, |m| m.test_accuracy);
+        println!(
+            "{p:>10} {test:>10.4} {:>10.4} {:>11.3} {:>14.4} {:>12.1} {:>10.0}",
+            metric(&format!("accuracy_{p}")),
+            metric(&format!("power_{p}")),
+            metric(&format!("energy_{p}")) * 1e3,
+            metric(&format!("latency_{p}")),
+            metric(&format!("params_{p}")),
+        );
+    }
+    let st = &s.stats;
+    println!(
+        "{} evaluations ({} invalid), {} measurement cache hits, {:.0} s training, {:.0} s measuring, {} archived modules",
+        st.evaluations, st.invalid, st.cache_hits, st.train_s, st.measure_s, s.archived_modules
+    );
+    for m in &s.best_models {
+        println!("  {}", m.file.display());
+    }
+    println!("phenotype:\n{}", s.best_phenotype);
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,75 @@
+//! Measurements cached by the exported graph's architecture hash, the board and the agent's
+//! and tract's versions: the same architecture on the same board and runtime is measured once.
+//! Persisted as `measurements.json` in the run directory, written with each checkpoint.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use wattevo_proto::{HelloResponse, Measurement};
+
+use crate::evolve::state::write_atomic;
+
+/// The cache and the file it lives in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeasurementCache {
+    path: PathBuf,
+    entries: BTreeMap<String, Measurement>,
+}
+
+/// The cache file could not be read or written.
+#[derive(Debug, thiserror::Error)]
+#[error("measurement cache {path}: {reason}")]
+pub struct CacheError {
+    /// The file.
+    pub path: PathBuf,
+    /// What went wrong.
+    pub reason: String,
+}
+
+impl MeasurementCache {
+    /// Loads `path`, or starts empty when it does not exist.
+    pub fn load(path: &Path) -> Result<Self, CacheError> {
+        let err = |reason: String| CacheError { path: path.to_path_buf(), reason };
+        let entries = match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| err(format!("{e}; delete it to re-measure")))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+            Err(e) => return Err(err(e.to_string())),
+        };
+        Ok(MeasurementCache { path: path.to_path_buf(), entries })
+    }
+
+    /// The key of an architecture measured on the board that sent `hello`.
+    pub fn key(arch_hash: &str, hello: &HelloResponse) -> String {
+        format!("{arch_hash}|{}|agent {}|tract {}", hello.board_name, hello.agent_version, hello.tract_version)
+    }
+
+    /// A cached measurement.
+    pub fn get(&self, key: &str) -> Option<&Measurement> {
+        self.entries.get(key)
+    }
+
+    /// Adds a measurement.
+    pub fn insert(&mut self, key: String, measurement: Measurement) {
+        self.entries.insert(key, measurement);
+    }
+
+    /// Number of cached measurements.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Writes the cache to its file (atomically).
+    pub fn save(&self) -> Result<(), CacheError> {
+        let err = |reason: String| CacheError { path: self.path.clone(), reason };
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+        }
+        let bytes = serde_json::to_vec(&self.entries).map_err(|e| err(e.to_string()))?;
+        write_atomic(&self.path, &bytes).map_err(|e| err(e.to_string()))
+    }
+}

@@ -1,0 +1,190 @@
+//! `EvolveConfig`: everything a run needs, from a TOML file (`--config`) and command-line flags.
+//! The config used is written to the run directory as `config.toml`; `wattevo resume` reads it.
+//!
+//! Defaults are a short search that finishes in a few minutes on a 2-core machine: the embedded
+//! digits upsampled to 16×16 (so the grammar's 2–5 kernels and pools fit a few layers deep), the
+//! 2-core search space, 5 generations of λ = 4, 3 s of training per candidate, the simulated
+//! board with short measurement windows (200 ms idle, 3 × 300 ms timed). For a lab run use a
+//! real board, longer training and the board profile's own measurement protocol
+//! (`profile_protocol = true`).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::DatasetName;
+use crate::evolve::engine::EngineConfig;
+use crate::evolve::fitness::{FitnessFunction, Preset};
+use crate::evolve::mutation::MutationRates;
+
+/// Which genome configuration (search space) to evolve in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum SpacePreset {
+    /// `small.grammar`, sized for a 2-core CPU.
+    Small,
+    /// The paper's `energize.grammar` and module sizes.
+    Paper,
+    /// The paper's space without model partition (the DENSER baseline).
+    Denser,
+}
+
+/// A whole run's settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvolveConfig {
+    /// Dataset.
+    pub dataset: DatasetName,
+    /// Directory of the dataset files (Fashion-MNIST); searched in the usual places otherwise.
+    pub data_dir: Option<PathBuf>,
+    /// Resize images to this side (pixels); 0 keeps the native size.
+    pub resize: usize,
+    /// Search space.
+    pub space: SpacePreset,
+    /// A grammar file replacing the space's bundled grammar.
+    pub grammar: Option<PathBuf>,
+    /// Board profile path or bundled name.
+    pub board: String,
+    /// Serial port of a real board.
+    pub port: Option<String>,
+    /// Fitness preset (ignored when `fitness` terms are given).
+    pub preset: Preset,
+    /// Custom fitness terms.
+    pub fitness: Option<FitnessFunction>,
+    /// Generations, generation 0 included.
+    pub generations: usize,
+    /// Offspring per generation.
+    pub lambda: usize,
+    /// Training budget per candidate, seconds.
+    pub train_seconds: f64,
+    /// Run seed.
+    pub seed: u64,
+    /// Mutation probabilities.
+    pub mutation: MutationRates,
+    /// Use the board profile's measurement protocol instead of the short windows below.
+    pub profile_protocol: bool,
+    /// Idle window before and after each measurement, milliseconds.
+    pub idle_ms: u32,
+    /// Least duration of a timed window, milliseconds.
+    pub min_duration_ms: u32,
+    /// Timed windows per measurement.
+    pub repetitions: u16,
+    /// Reopen attempts after a board failure.
+    pub board_retries: usize,
+}
+
+impl Default for EvolveConfig {
+    fn default() -> Self {
+        EvolveConfig {
+            dataset: DatasetName::Digits,
+            data_dir: None,
+            resize: 16,
+            space: SpacePreset::Small,
+            grammar: None,
+            board: "sim".into(),
+            port: None,
+            preset: Preset::Energy,
+            fitness: None,
+            generations: 5,
+            lambda: 4,
+            train_seconds: 3.0,
+            seed: 0,
+            mutation: MutationRates::default(),
+            profile_protocol: false,
+            idle_ms: 200,
+            min_duration_ms: 300,
+            repetitions: 3,
+            board_retries: 2,
+        }
+    }
+}
+
+/// A config file could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("config {path}: {reason}")]
+pub struct ConfigError {
+    /// The file.
+    pub path: PathBuf,
+    /// What is wrong (with line and column for TOML errors).
+    pub reason: String,
+}
+
+impl EvolveConfig {
+    /// Reads a TOML config file; missing keys take their defaults, unknown keys are errors.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let err = |reason: String| ConfigError { path: path.to_path_buf(), reason };
+        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        toml::from_str(&text).map_err(|e| err(e.to_string()))
+    }
+
+    /// The config as TOML.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# could not serialise the config: {e}\n"))
+    }
+
+    /// The fitness function: custom terms, or the preset's.
+    pub fn fitness_function(&self) -> FitnessFunction {
+        self.fitness.clone().unwrap_or_else(|| FitnessFunction::preset(self.preset))
+    }
+
+    /// The engine's part.
+    pub fn engine(&self) -> EngineConfig {
+        EngineConfig {
+            generations: self.generations,
+            lambda: self.lambda,
+            train_seconds: self.train_seconds,
+            seed: self.seed,
+            mutation: self.mutation.clone(),
+        }
+    }
+
+    /// Checks ranges a TOML type cannot express.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.lambda == 0 {
+            return Err("lambda must be at least 1".into());
+        }
+        if !(self.train_seconds > 0.0 && self.train_seconds.is_finite()) {
+            return Err(format!("train_seconds {} must be positive", self.train_seconds));
+        }
+        let rates = &self.mutation;
+        let all = [
+            rates.train_longer,
+            rates.reuse_module,
+            rates.remove_module,
+            rates.add_layer,
+            rates.reuse_layer,
+            rates.remove_layer,
+            rates.dsge_layer,
+            rates.macro_layer,
+        ];
+        if all.iter().any(|p| !(0.0..=1.0).contains(p)) {
+            return Err("mutation probabilities must lie in [0, 1]".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_round_trip_through_toml() {
+        let config = EvolveConfig::default();
+        let parsed: EvolveConfig = toml::from_str(&config.to_toml()).expect("own output parses");
+        assert_eq!(parsed, config);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_errors() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("run.toml");
+        std::fs::write(&path, "generations = 3\nlamda = 2\n").expect("write");
+        let err = EvolveConfig::from_file(&path).expect_err("typo");
+        assert!(err.to_string().contains("lamda") && err.to_string().contains("run.toml"), "{err}");
+        std::fs::write(&path, "generations = 3\n[mutation]\ntrain_longer = 1.5\n").expect("write");
+        let config = EvolveConfig::from_file(&path).expect("parses");
+        assert_eq!(config.generations, 3);
+        assert!(config.validate().is_err());
+    }
+}

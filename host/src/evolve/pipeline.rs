@@ -1,0 +1,294 @@
+//! The real evaluator: train → cut partitions → export ONNX → accuracy (tract, on the fitness
+//! split) → measure on the board → metrics → fitness; and each new module measured alone.
+//!
+//! Metrics per partition `p` (0: the full network, 1: the early-exit one; an unpartitioned
+//! network's partition 1 is its partition 0): `accuracy_p`, `power_p` (mean board power, W),
+//! `dynamic_power_p` (W), `energy_p` (total energy per inference, J), `dynamic_energy_p` (J),
+//! `latency_p` (µs), `params_p`. Training or export failures make the candidate invalid (the
+//! reference treats any runtime error the same way); a board failure is retried by reopening
+//! the board, then stops the run so it can be resumed.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::board::{BoardSession, MeasureOverrides, OpenOptions};
+use crate::data::{DataSplits, Dataset};
+use crate::evolve::cache::MeasurementCache;
+use crate::evolve::candidate::{EvalError, EvalRequest, Evaluation, Evaluator, ModuleCost};
+use crate::evolve::fitness::{FitnessFunction, Metrics};
+use crate::genome::SearchSpace;
+use crate::netspec::{NetSpec, Partition};
+use crate::nn::train::{LossKind, Samples, TrainOptions, Trainer};
+use crate::nn::{Model, training_device};
+use crate::onnx::{ExportOptions, TractRunner, architecture_hash, encode, export_layer_range, export_partition};
+use wattevo_proto::Measurement;
+
+/// Where and how candidates are measured.
+#[derive(Debug, Clone)]
+pub struct BoardTarget {
+    /// Profile path or bundled name (`sim`, `pi4b`).
+    pub board: String,
+    /// Serial port (`None`: the profile's, or a simulated board).
+    pub port: Option<String>,
+    /// Overrides of the profile's measurement protocol.
+    pub overrides: MeasureOverrides,
+    /// Reopen attempts after a board failure before the run stops.
+    pub retries: usize,
+}
+
+/// The physical pipeline.
+pub struct PipelineEvaluator<'a> {
+    space: &'a SearchSpace,
+    data: &'a DataSplits,
+    fitness: FitnessFunction,
+    target: BoardTarget,
+    board: Option<BoardSession>,
+    cache: MeasurementCache,
+    run_dir: PathBuf,
+    /// Called with a short phase name while a candidate is evaluated (`training`, `measuring`).
+    pub on_phase: Option<Box<dyn FnMut(&str) + 'a>>,
+}
+
+impl std::fmt::Debug for PipelineEvaluator<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PipelineEvaluator")
+            .field("target", &self.target)
+            .field("run_dir", &self.run_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The directory holding a candidate's trained weights.
+pub fn weights_dir(run_dir: &Path, id: u64) -> PathBuf {
+    run_dir.join("weights").join(format!("{id:06}"))
+}
+
+impl<'a> PipelineEvaluator<'a> {
+    /// Opens the board and loads the run's measurement cache (if any).
+    pub fn new(
+        space: &'a SearchSpace,
+        data: &'a DataSplits,
+        fitness: FitnessFunction,
+        target: BoardTarget,
+        run_dir: &Path,
+    ) -> Result<Self, EvalError> {
+        let cache = MeasurementCache::load(&run_dir.join("measurements.json")).map_err(|e| EvalError(e.to_string()))?;
+        let mut evaluator = PipelineEvaluator {
+            space,
+            data,
+            fitness,
+            target,
+            board: None,
+            cache,
+            run_dir: run_dir.to_path_buf(),
+            on_phase: None,
+        };
+        evaluator.open_board()?;
+        Ok(evaluator)
+    }
+
+    /// The board's handshake label (`SIMULATED (...)` or `measured on ...`).
+    pub fn source_label(&self) -> String {
+        self.board.as_ref().map_or_else(|| "no board".to_owned(), BoardSession::source_label)
+    }
+
+    fn open_board(&mut self) -> Result<(), EvalError> {
+        self.board = None;
+        let options = OpenOptions { port: self.target.port.clone(), run_dir: Some(self.run_dir.clone()) };
+        let session = BoardSession::open(&self.target.board, &options)
+            .map_err(|e| EvalError(format!("board {}: {e}", self.target.board)))?;
+        self.board = Some(session);
+        Ok(())
+    }
+
+    fn phase(&mut self, name: &str) {
+        if let Some(callback) = self.on_phase.as_mut() {
+            callback(name);
+        }
+    }
+
+    /// Measures an ONNX model (cached by architecture, board and runtime versions), reopening
+    /// the board after a failure up to `retries` times.
+    fn measure(&mut self, bytes: &[u8], arch: &str, hits: &mut usize) -> Result<Measurement, EvalError> {
+        let mut attempts = 0;
+        loop {
+            let Some(board) = self.board.as_mut() else {
+                self.open_board()?;
+                continue;
+            };
+            let key = MeasurementCache::key(arch, &board.hello);
+            if let Some(found) = self.cache.get(&key) {
+                *hits += 1;
+                return Ok(found.clone());
+            }
+            match board.measure_onnx(bytes, &self.target.overrides, 0) {
+                Ok(measurement) => {
+                    self.cache.insert(key, measurement.clone());
+                    return Ok(measurement);
+                }
+                Err(err) if attempts < self.target.retries => {
+                    attempts += 1;
+                    tracing::warn!(
+                        "board {} failed ({err}); reopening it (attempt {attempts} of {})",
+                        self.target.board,
+                        self.target.retries
+                    );
+                    std::thread::sleep(Duration::from_millis(500));
+                    if let Err(reopen) = self.open_board() {
+                        tracing::warn!("{reopen}");
+                    }
+                }
+                Err(err) => {
+                    return Err(EvalError(format!(
+                        "board {} failed after {attempts} retries: {err}",
+                        self.target.board
+                    )));
+                }
+            }
+        }
+    }
+
+    fn train(&mut self, request: &EvalRequest<'_>, spec: &NetSpec) -> Result<(Model, usize, f64), String> {
+        let learning = request.candidate.individual.learning_spec(self.space).map_err(|e| e.to_string())?;
+        let device = training_device();
+        device.seed(request.seed);
+        let fresh = Model::new(spec, &device);
+        let options = TrainOptions { seed: request.seed, loss: LossKind::Logits, ..TrainOptions::default() };
+        let (model, mut trainer) = match request.warm_start {
+            Some(parent) => Trainer::load(fresh, &weights_dir(&self.run_dir, parent)).map_err(|e| e.to_string())?,
+            None => (fresh, Trainer::new(&learning, options).map_err(|e| e.to_string())?),
+        };
+        let budget = Duration::from_secs_f64(request.train_s);
+        let data = self.data;
+        let (model, outcome) = trainer
+            .run(model, Samples::from(&data.train), Samples::from(&data.validation), budget, &mut |_| {})
+            .map_err(|e| e.to_string())?;
+        trainer.save(&model, &weights_dir(&self.run_dir, request.candidate.id)).map_err(|e| e.to_string())?;
+        Ok((model, outcome.epochs, outcome.wall_time_s))
+    }
+
+    fn partition_metrics(
+        &mut self,
+        spec: &NetSpec,
+        model: &Model,
+        hits: &mut usize,
+    ) -> Result<Result<Metrics, String>, EvalError> {
+        let weights = match model.weights() {
+            Ok(w) => w,
+            Err(e) => return Ok(Err(e.to_string())),
+        };
+        let mut metrics = Metrics::new();
+        let partitions: &[Partition] =
+            if spec.partition_point.is_some() { &[Partition::Full, Partition::Early] } else { &[Partition::Full] };
+        for &which in partitions {
+            let proto = match export_partition(spec, &weights, which, ExportOptions::default()) {
+                Ok(p) => p,
+                Err(e) => return Ok(Err(format!("export of partition {}: {e}", which.index()))),
+            };
+            let bytes = encode(&proto);
+            let accuracy = match onnx_accuracy(&bytes, &self.data.fitness) {
+                Ok(a) => a,
+                Err(e) => return Ok(Err(format!("tract on partition {}: {e}", which.index()))),
+            };
+            let measured = self.measure(&bytes, &architecture_hash(&proto), hits)?;
+            let params = spec.partition(which).map_or(0, |s| s.params());
+            insert_partition(&mut metrics, which.index(), accuracy, &measured, params);
+        }
+        if spec.partition_point.is_none() {
+            let copies: Vec<_> =
+                metrics.iter().filter_map(|(k, v)| k.strip_suffix("_0").map(|b| (format!("{b}_1"), *v))).collect();
+            metrics.extend(copies);
+        }
+        Ok(Ok(metrics))
+    }
+
+    fn module_costs(
+        &mut self,
+        request: &EvalRequest<'_>,
+        spec: &NetSpec,
+        model: &Model,
+        hits: &mut usize,
+    ) -> Result<Vec<ModuleCost>, EvalError> {
+        let Ok(weights) = model.weights() else { return Ok(Vec::new()) };
+        let modules = &request.candidate.individual.modules;
+        let mut costs = Vec::new();
+        for &m in &request.measure_modules {
+            let start: usize = modules[..m].iter().map(|module| module.layers.len()).sum();
+            let range = start..start + modules[m].layers.len();
+            let Ok(proto) = export_layer_range(spec, &weights, range, ExportOptions::default()) else { continue };
+            let arch = architecture_hash(&proto);
+            let measured = self.measure(&encode(&proto), &arch, hits)?;
+            costs.push(ModuleCost {
+                module: m,
+                arch_hash: arch,
+                power_w: Some(measured.total_power_w.mean),
+                energy_j: Some(measured.energy_per_inference_j.mean),
+            });
+        }
+        Ok(costs)
+    }
+}
+
+fn insert_partition(metrics: &mut Metrics, p: usize, accuracy: f64, m: &Measurement, params: usize) {
+    let mut put = |name: &str, value: f64| metrics.insert(format!("{name}_{p}"), value);
+    put("accuracy", accuracy);
+    put("power", m.total_power_w.mean);
+    put("dynamic_power", m.dynamic_power_w.mean);
+    put("energy", m.energy_per_inference_j.mean);
+    put("dynamic_energy", m.dynamic_energy_per_inference_j.mean);
+    put("latency", m.latency_mean_us);
+    put("params", params as f64);
+}
+
+/// Accuracy of an exported model (batch 1) on `data`, computed by tract.
+pub fn onnx_accuracy(bytes: &[u8], data: &Dataset) -> Result<f64, String> {
+    let runner = TractRunner::from_bytes(bytes).map_err(|e| e.to_string())?;
+    let mut correct = 0usize;
+    for (index, &label) in data.labels().iter().enumerate() {
+        let probabilities = runner.run(data.image(index)).map_err(|e| e.to_string())?;
+        let predicted = probabilities.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(class, _)| class);
+        correct += usize::from(predicted == Some(usize::from(label)));
+    }
+    Ok(correct as f64 / data.labels().len().max(1) as f64)
+}
+
+impl Evaluator for PipelineEvaluator<'_> {
+    fn evaluate(&mut self, request: EvalRequest<'_>) -> Result<Evaluation, EvalError> {
+        let individual = &request.candidate.individual;
+        let phenotype = individual.phenotype(self.space).map(|p| p.to_string()).unwrap_or_default();
+        let spec = match individual.to_netspec(self.space) {
+            Ok(spec) => spec,
+            Err(invalid) => return Ok(Evaluation::invalid(invalid.to_string(), phenotype)),
+        };
+        self.phase("training");
+        let (model, epochs, train_s) = match self.train(&request, &spec) {
+            Ok(trained) => trained,
+            Err(reason) => return Ok(Evaluation::invalid(format!("training: {reason}"), phenotype)),
+        };
+        self.phase("measuring");
+        let started = Instant::now();
+        let mut hits = 0;
+        let metrics = match self.partition_metrics(&spec, &model, &mut hits)? {
+            Ok(metrics) => metrics,
+            Err(reason) => return Ok(Evaluation::invalid(reason, phenotype)),
+        };
+        let modules = self.module_costs(&request, &spec, &model, &mut hits)?;
+        let mut evaluation = Evaluation::invalid("", phenotype);
+        evaluation.invalid = None;
+        match self.fitness.evaluate(&metrics) {
+            Ok(fitness) => evaluation.fitness = fitness,
+            Err(err) => evaluation.invalid = Some(format!("fitness: {err}")),
+        }
+        evaluation.metrics = metrics;
+        evaluation.epochs = epochs;
+        evaluation.train_s = train_s;
+        evaluation.measure_s = started.elapsed().as_secs_f64();
+        evaluation.cache_hits = hits;
+        evaluation.modules = modules;
+        Ok(evaluation)
+    }
+
+    fn checkpoint(&mut self) -> Result<(), EvalError> {
+        self.cache.save().map_err(|e| EvalError(e.to_string()))
+    }
+}
