@@ -50,7 +50,7 @@ fn images_per_s(layers: &[LayerSpec], data: &(Vec<f32>, Vec<u8>), seconds: f64) 
 }
 
 fn main() {
-    let seconds = std::env::var("WATTEVO_BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(8.0);
+    let seconds: f64 = std::env::var("WATTEVO_BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(8.0);
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let images: Vec<f32> = (0..SAMPLES * 784).map(|_| rng.random_range(0.0f32..1.0)).collect();
     let labels: Vec<u8> = (0..SAMPLES).map(|i| (i % 10) as u8).collect();

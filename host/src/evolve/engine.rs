@@ -154,13 +154,12 @@ impl<'s, E: Evaluator> Engine<'s, E> {
         let generation = self.state.generation;
         let mut population = self.breed(generation)?;
         let size = population.len();
-        for index in 0..size {
-            progress(Progress::Evaluating { generation, index, of: size, candidate: &population[index] });
-            let warm_start =
-                population[index].mutation.as_ref().filter(|m| m.train_longer).and(population[index].parent_id);
-            let train_s = if warm_start.is_some() { self.config.train_seconds } else { population[index].budget_s };
-            self.evaluate(&mut population[index], train_s, warm_start)?;
-            progress(Progress::Evaluated { candidate: &population[index] });
+        for (index, candidate) in population.iter_mut().enumerate() {
+            progress(Progress::Evaluating { generation, index, of: size, candidate });
+            let warm_start = candidate.mutation.as_ref().filter(|m| m.train_longer).and(candidate.parent_id);
+            let train_s = if warm_start.is_some() { self.config.train_seconds } else { candidate.budget_s };
+            self.evaluate(candidate, train_s, warm_start)?;
+            progress(Progress::Evaluated { candidate });
         }
         let parent = self.select(population, progress)?;
         let improves = self.state.best.as_ref().is_none_or(|best| parent.fitness() > best.fitness());

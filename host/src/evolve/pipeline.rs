@@ -23,6 +23,9 @@ use crate::nn::{Model, training_device};
 use crate::onnx::{ExportOptions, TractRunner, architecture_hash, encode, export_layer_range, export_partition};
 use wattevo_proto::Measurement;
 
+/// Told the phase of the candidate being evaluated.
+pub type PhaseCallback<'a> = Box<dyn FnMut(&str) + 'a>;
+
 /// Where and how candidates are measured.
 #[derive(Debug, Clone)]
 pub struct BoardTarget {
@@ -46,7 +49,7 @@ pub struct PipelineEvaluator<'a> {
     cache: MeasurementCache,
     run_dir: PathBuf,
     /// Called with a short phase name while a candidate is evaluated (`training`, `measuring`).
-    pub on_phase: Option<Box<dyn FnMut(&str) + 'a>>,
+    pub on_phase: Option<PhaseCallback<'a>>,
 }
 
 impl std::fmt::Debug for PipelineEvaluator<'_> {
