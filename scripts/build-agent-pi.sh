@@ -23,9 +23,9 @@ while [[ $# -gt 0 ]]; do
 done
 
 case "$arch" in
-    aarch64) target=aarch64-unknown-linux-gnu; gcc=aarch64-linux-gnu-gcc; apt_pkg=gcc-aarch64-linux-gnu
+    aarch64) target=aarch64-unknown-linux-gnu; gcc=aarch64-linux-gnu-gcc; apt_pkg="gcc-aarch64-linux-gnu"
              objdump=aarch64-linux-gnu-objdump ;;
-    armv7) target=armv7-unknown-linux-gnueabihf; gcc=arm-linux-gnueabihf-gcc; apt_pkg=gcc-arm-linux-gnueabihf
+    armv7) target=armv7-unknown-linux-gnueabihf; gcc=arm-linux-gnueabihf-gcc; apt_pkg="gcc-arm-linux-gnueabihf"
            objdump=arm-linux-gnueabihf-objdump ;;
     *) echo "build-agent-pi: --arch must be aarch64 or armv7, not $arch" >&2; exit 2 ;;
 esac
