@@ -210,7 +210,16 @@ fn show(bar: &ProgressBar, progress: Progress<'_>, best: &mut f64) {
             ));
         }
         Progress::GenerationDone { generation, parent } => {
-            bar.println(format!("generation {generation} done: parent #{} fitness {:.4}", parent.id, parent.fitness()));
+            say(bar, format!("generation {generation} done: parent #{} fitness {:.4}", parent.id, parent.fitness()));
         }
+    }
+}
+
+/// A line above the progress bar, or a log line when the bar is hidden (not a terminal, --json).
+fn say(bar: &ProgressBar, line: String) {
+    if bar.is_hidden() {
+        tracing::info!("{}", line.trim_start());
+    } else {
+        bar.println(line);
     }
 }

@@ -1,0 +1,133 @@
+//! `wattevo evolve` and `wattevo resume` end to end, on the embedded digits and the simulated
+//! board: the run directory, a run killed with SIGKILL and resumed, and a board agent that dies
+//! in the middle of a run.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{run, wattevo};
+
+/// A tiny search: 3 generations of (1+2), 1 s of training, short measurement windows.
+fn tiny(command: &mut Command, out: &Path) {
+    command
+        .args(["evolve", "--generations", "3", "--lambda", "2", "--train-seconds", "1", "--seed", "5"])
+        .arg("--out")
+        .arg(out);
+}
+
+fn log_lines(dir: &Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(dir.join("log.jsonl")).unwrap_or_default();
+    text.lines().map(|l| serde_json::from_str(l).expect("log line is JSON")).collect()
+}
+
+fn wait_until(child: &mut Child, limit: Duration, ready: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !ready() {
+        assert!(child.try_wait().expect("poll").is_none(), "wattevo ended before the test could interrupt it");
+        assert!(start.elapsed() < limit, "timed out waiting for the run to progress");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Process ids of the direct children of `pid` (the simulated agents).
+fn children(pid: u32) -> Vec<i32> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("proc task dir");
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
+        .flat_map(|s| s.split_whitespace().filter_map(|p| p.parse().ok()).collect::<Vec<i32>>())
+        .collect()
+}
+
+#[test]
+fn evolve_writes_a_complete_run_directory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("run");
+    let mut command = wattevo();
+    tiny(&mut command, &out);
+    let (output, stdout, stderr) = run(command.arg("--json"));
+    assert!(output.status.success(), "evolve failed: {stderr}");
+    let summary: serde_json::Value = serde_json::from_str(&stdout).expect("--json prints the summary");
+    assert!(summary["source"].as_str().expect("source").contains("SIMULATED"), "{summary}");
+    assert_eq!(summary["generations"], 3);
+    for file in [
+        "config.toml",
+        "log.jsonl",
+        "checkpoints/latest.json",
+        "checkpoints/gen-0002.json",
+        "summary.json",
+        "measurements.json",
+    ] {
+        assert!(out.join(file).is_file(), "{file} missing");
+    }
+    let lines = log_lines(&out);
+    // 2 random + 2 × (elite + 2 offspring), plus any retrains of the selection rules
+    assert!(lines.len() >= 8, "{} log lines", lines.len());
+    let valid: Vec<_> = lines.iter().filter(|l| l["evaluation"]["invalid"].is_null()).collect();
+    for line in &valid {
+        let metrics = &line["evaluation"]["metrics"];
+        for key in ["accuracy_0", "accuracy_1", "power_0", "energy_1", "latency_0", "params_0"] {
+            assert!(metrics[key].is_number(), "metric {key} missing in {line}");
+        }
+    }
+    for model in summary["best_models"].as_array().expect("best models") {
+        let accuracy = model["test_accuracy"].as_f64().expect("test accuracy");
+        assert!((0.0..=1.0).contains(&accuracy));
+        assert!(Path::new(model["file"].as_str().expect("file")).is_file());
+    }
+}
+
+#[test]
+fn a_run_killed_with_sigkill_resumes_and_finishes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("run");
+    let mut command = wattevo();
+    tiny(&mut command, &out);
+    let mut child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn evolve");
+    // Kill it in the middle of generation 1: after its first checkpoint and one more evaluation.
+    wait_until(&mut child, Duration::from_secs(240), || {
+        out.join("checkpoints/gen-0000.json").exists() && log_lines(&out).len() > 2
+    });
+    let agents = children(child.id());
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reap");
+    for pid in agents {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+    }
+    let before = log_lines(&out).len();
+    assert!(before > 2);
+
+    let (output, stdout, stderr) = run(wattevo().arg("resume").arg(&out).arg("--json"));
+    assert!(output.status.success(), "resume failed: {stderr}");
+    let summary: serde_json::Value = serde_json::from_str(&stdout).expect("summary");
+    assert_eq!(summary["generations"], 3);
+    let lines = log_lines(&out);
+    let mut ids: Vec<u64> = lines.iter().map(|l| l["id"].as_u64().expect("id")).collect();
+    let count = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), count, "the interrupted generation is logged once, by its replay");
+    assert_eq!(ids, (0..count as u64).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_board_agent_that_dies_mid_run_is_reopened() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("run");
+    let mut command = wattevo();
+    tiny(&mut command, &out);
+    let mut child = command.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn evolve");
+    wait_until(&mut child, Duration::from_secs(240), || !log_lines(&out).is_empty());
+    let agents = children(child.id());
+    assert!(!agents.is_empty(), "the simulated board runs as a child process");
+    for pid in agents {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL).expect("kill agent");
+    }
+    let output = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "the run survives a board restart: {stderr}");
+    assert!(out.join("summary.json").is_file());
+}
