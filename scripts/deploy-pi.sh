@@ -74,8 +74,9 @@ remote_user="$(ssh "$host" id -un)"
 staging="$(ssh "$host" mktemp -d -t wattevo-deploy.XXXXXX)"
 rendered="$(mktemp -t wattevo-agent.service.XXXXXX)"
 trap 'rm -f "$rendered"' EXIT
-sed -e "s|@PORT@|$port|g" -e "s|@DEVICE_UNIT@|$device_unit|g" \
-    -e "s|@BOARD_TOML@|/etc/wattevo/$board.toml|g" -e "s|@USER@|$remote_user|g" \
+# Placeholders are filled on every line but the template's own comments.
+sed -e "/^#/!{s|@PORT@|$port|g; s|@DEVICE_UNIT@|$device_unit|g}" \
+    -e "/^#/!{s|@BOARD_TOML@|/etc/wattevo/$board.toml|g; s|@USER@|$remote_user|g}" \
     "$root_dir/deploy/wattevo-agent.service" > "$rendered"
 
 scp -q "$elf" "$profile" "$rendered" "$host:$staging/"
