@@ -1,6 +1,8 @@
 //! Measurements cached by the exported graph's architecture hash, the board and the agent's
 //! and tract's versions: the same architecture on the same board and runtime is measured once.
-//! Persisted as `measurements.json` in the run directory, written with each checkpoint.
+//! Persisted as `measurements.json` in the run directory, written with each checkpoint. Each
+//! measurement is stored in its wire form (postcard bytes), which keeps every float exact,
+//! NaN temperatures of boards without a sensor included (JSON has no NaN).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -30,11 +32,17 @@ impl MeasurementCache {
     /// Loads `path`, or starts empty when it does not exist.
     pub fn load(path: &Path) -> Result<Self, CacheError> {
         let err = |reason: String| CacheError { path: path.to_path_buf(), reason };
-        let entries = match std::fs::read(path) {
+        let stored: BTreeMap<String, Vec<u8>> = match std::fs::read(path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| err(format!("{e}; delete it to re-measure")))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
             Err(e) => return Err(err(e.to_string())),
         };
+        let mut entries = BTreeMap::new();
+        for (key, bytes) in stored {
+            let measurement = postcard::from_bytes(&bytes)
+                .map_err(|e| err(format!("entry {key}: {e}; delete the file to re-measure")))?;
+            entries.insert(key, measurement);
+        }
         Ok(MeasurementCache { path: path.to_path_buf(), entries })
     }
 
@@ -69,7 +77,11 @@ impl MeasurementCache {
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
         }
-        let bytes = serde_json::to_vec(&self.entries).map_err(|e| err(e.to_string()))?;
+        let mut stored = BTreeMap::new();
+        for (key, measurement) in &self.entries {
+            stored.insert(key, postcard::to_allocvec(measurement).map_err(|e| err(e.to_string()))?);
+        }
+        let bytes = serde_json::to_vec(&stored).map_err(|e| err(e.to_string()))?;
         write_atomic(&self.path, &bytes).map_err(|e| err(e.to_string()))
     }
 }
