@@ -243,6 +243,14 @@ fn insert_partition(metrics: &mut Metrics, p: usize, accuracy: f64, m: &Measurem
     put("params", params as f64);
 }
 
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
 /// Accuracy of an exported model (batch 1) on `data`, computed by tract.
 pub fn onnx_accuracy(bytes: &[u8], data: &Dataset) -> Result<f64, String> {
     let runner = TractRunner::from_bytes(bytes).map_err(|e| e.to_string())?;
@@ -264,9 +272,15 @@ impl Evaluator for PipelineEvaluator<'_> {
             Err(invalid) => return Ok(Evaluation::invalid(invalid.to_string(), phenotype)),
         };
         self.phase("training");
-        let (model, epochs, train_s) = match self.train(&request, &spec) {
-            Ok(trained) => trained,
-            Err(reason) => return Ok(Evaluation::invalid(format!("training: {reason}"), phenotype)),
+        // burn panics on some shape errors the NetSpec checks cannot foresee; the reference
+        // code likewise turns any runtime error of a candidate into an invalid network.
+        let trained = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.train(&request, &spec)));
+        let (model, epochs, train_s) = match trained {
+            Ok(Ok(trained)) => trained,
+            Ok(Err(reason)) => return Ok(Evaluation::invalid(format!("training: {reason}"), phenotype)),
+            Err(panic) => {
+                return Ok(Evaluation::invalid(format!("training panicked: {}", panic_text(&*panic)), phenotype));
+            }
         };
         self.phase("measuring");
         let started = Instant::now();
