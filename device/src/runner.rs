@@ -101,7 +101,11 @@ pub struct LoadedModel {
 /// The input shape the model declares, symbolic dimensions taken as 1.
 fn declared_shape(model: &InferenceModel) -> Result<Vec<usize>, RunnerError> {
     let fact = stage("read the input of", model.input_fact(0))?;
-    Ok(fact.shape.dims().map(|d| d.concretize().and_then(|t| t.as_i64()).and_then(|v| usize::try_from(v).ok()).unwrap_or(1)).collect())
+    Ok(fact
+        .shape
+        .dims()
+        .map(|d| d.concretize().and_then(|t| t.as_i64()).and_then(|v| usize::try_from(v).ok()).unwrap_or(1))
+        .collect())
 }
 
 /// Parses, types, optimises and plans `bytes`, for `input_shape` or the declared one.

@@ -49,6 +49,9 @@ pub struct EvolveArgs {
     /// Training budget per candidate, seconds.
     #[arg(long)]
     pub train_seconds: Option<f64>,
+    /// Train each candidate for N epochs instead of --train-seconds (reproducible runs).
+    #[arg(long)]
+    pub train_epochs: Option<usize>,
     /// Run seed.
     #[arg(long)]
     pub seed: Option<u64>,
@@ -89,7 +92,7 @@ impl EvolveArgs {
         macro_rules! take {
             ($($field:ident),*) => { $( if let Some(v) = self.$field.clone() { c.$field = v; } )* };
         }
-        take!(dataset, board, preset, space, generations, lambda, train_seconds, seed);
+        take!(dataset, board, preset, space, generations, lambda, train_seconds, train_epochs, seed);
         if self.data_dir.is_some() {
             c.data_dir = self.data_dir.clone();
         }

@@ -57,6 +57,9 @@ pub struct EvolveConfig {
     pub lambda: usize,
     /// Training budget per candidate, seconds.
     pub train_seconds: f64,
+    /// Train each candidate for this many epochs instead of `train_seconds` (0: off). Same
+    /// seed and thread count, same training: runs become reproducible.
+    pub train_epochs: usize,
     /// Run seed.
     pub seed: u64,
     /// Mutation probabilities.
@@ -88,6 +91,7 @@ impl Default for EvolveConfig {
             generations: 5,
             lambda: 4,
             train_seconds: 3.0,
+            train_epochs: 0,
             seed: 0,
             mutation: MutationRates::default(),
             profile_protocol: false,

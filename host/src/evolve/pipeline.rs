@@ -48,6 +48,9 @@ pub struct PipelineEvaluator<'a> {
     board: Option<BoardSession>,
     cache: MeasurementCache,
     run_dir: PathBuf,
+    /// Train for epochs instead of seconds: `(epochs per default budget, default budget in s)`.
+    /// A candidate with budget `b` s trains `round(epochs · b / default)` epochs.
+    pub epoch_budget: Option<(usize, f64)>,
     /// Called with a short phase name while a candidate is evaluated (`training`, `measuring`).
     pub on_phase: Option<PhaseCallback<'a>>,
 }
@@ -85,6 +88,7 @@ impl<'a> PipelineEvaluator<'a> {
             cache,
             run_dir: run_dir.to_path_buf(),
             on_phase: None,
+            epoch_budget: None,
         };
         evaluator.open_board()?;
         Ok(evaluator)
@@ -161,7 +165,12 @@ impl<'a> PipelineEvaluator<'a> {
             Some(parent) => Trainer::load(fresh, &weights_dir(&self.run_dir, parent)).map_err(|e| e.to_string())?,
             None => (fresh, Trainer::new(&learning, options).map_err(|e| e.to_string())?),
         };
-        let budget = Duration::from_secs_f64(request.train_s);
+        let mut budget = Duration::from_secs_f64(request.train_s);
+        if let Some((epochs, default_s)) = self.epoch_budget {
+            let epochs = ((epochs as f64) * request.train_s / default_s).round().max(1.0) as usize;
+            trainer.set_epoch_limit(trainer.epochs_done() + epochs);
+            budget = Duration::from_secs(24 * 3600);
+        }
         let data = self.data;
         let (model, outcome) = trainer
             .run(model, Samples::from(&data.train), Samples::from(&data.validation), budget, &mut |_| {})

@@ -112,6 +112,7 @@ pub fn run(config: &EvolveConfig, run_dir: &Path, resume: bool, quiet: bool) -> 
     let source = evaluator.source_label();
     tracing::info!("power figures: {source}");
     let phase_bar = bar.clone();
+    evaluator.epoch_budget = (config.train_epochs > 0).then_some((config.train_epochs, config.train_seconds));
     evaluator.on_phase = Some(Box::new(move |phase| phase_bar.set_prefix(phase.to_owned())));
     let mut engine = if resume {
         Engine::resume(&space, config.engine(), evaluator, run_dir)?

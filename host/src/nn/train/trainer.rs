@@ -149,6 +149,13 @@ impl Trainer {
         })
     }
 
+    /// Caps the total epochs (over all runs of this trainer) at `total`: with a generous time
+    /// budget, training for a fixed number of epochs is reproducible where a wall-clock budget
+    /// is not.
+    pub fn set_epoch_limit(&mut self, total: usize) {
+        self.learning.epochs = total;
+    }
+
     /// Epochs completed over all runs.
     pub fn epochs_done(&self) -> usize {
         self.epochs_done
