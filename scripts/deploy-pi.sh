@@ -48,8 +48,8 @@ if $uninstall; then
 fi
 
 case "$arch" in
-    aarch64) target=aarch64-unknown-linux-gnu ;;
-    armv7) target=armv7-unknown-linux-gnueabihf ;;
+    aarch64) target=aarch64-unknown-linux-gnu; strip_tool=aarch64-linux-gnu-strip ;;
+    armv7) target=armv7-unknown-linux-gnueabihf; strip_tool=arm-linux-gnueabihf-strip ;;
     *) echo "deploy-pi: --arch must be aarch64 or armv7, not $arch" >&2; exit 2 ;;
 esac
 elf="${CARGO_TARGET_DIR:-$root_dir/target}/$target/release/wattevo-agent"
@@ -72,19 +72,25 @@ fi
 device_unit="$(printf '%s' "${port#/}" | sed 's/-/\\x2d/g; s|/|-|g').device"
 remote_user="$(ssh "$host" id -un)"
 staging="$(ssh "$host" mktemp -d -t wattevo-deploy.XXXXXX)"
-rendered="$(mktemp -t wattevo-agent.service.XXXXXX)"
-trap 'rm -f "$rendered"' EXIT
+local_dir="$(mktemp -d -t wattevo-deploy.XXXXXX)"
+trap 'rm -rf "$local_dir"' EXIT
+rendered="$local_dir/wattevo-agent.service"
+# Ship a stripped copy: the release build keeps line tables (~130 MB for aarch64, ~20 MB stripped).
+cp "$elf" "$local_dir/wattevo-agent"
+if command -v "$strip_tool" >/dev/null; then
+    "$strip_tool" "$local_dir/wattevo-agent"
+fi
 # Placeholders are filled on every line but the template's own comments.
 sed -e "/^#/!{s|@PORT@|$port|g; s|@DEVICE_UNIT@|$device_unit|g}" \
     -e "/^#/!{s|@BOARD_TOML@|/etc/wattevo/$board.toml|g; s|@USER@|$remote_user|g}" \
     "$root_dir/deploy/wattevo-agent.service" > "$rendered"
 
-scp -q "$elf" "$profile" "$rendered" "$host:$staging/"
+scp -q "$local_dir/wattevo-agent" "$profile" "$rendered" "$host:$staging/"
 ssh -t "$host" "set -e
     sudo install -m 0755 $staging/wattevo-agent /usr/local/bin/wattevo-agent
     sudo install -d /etc/wattevo
     sudo install -m 0644 $staging/$board.toml /etc/wattevo/$board.toml
-    sudo install -m 0644 $staging/$(basename "$rendered") $unit
+    sudo install -m 0644 $staging/wattevo-agent.service $unit
     rm -rf $staging
     sudo systemctl daemon-reload
     sudo systemctl enable --now wattevo-agent.service
