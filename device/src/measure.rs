@@ -202,6 +202,11 @@ fn repetitions(
     Ok((windows, StopReason::MaxRepetitions))
 }
 
+/// A settling window, sampled and discarded, before each idle window: neither the work just
+/// done (loading a model, the last timed run) nor the sensor's averaging of it may leak into
+/// the idle figure.
+pub const SETTLE: Duration = Duration::from_millis(50);
+
 /// Measures `model` following `req` (see the module docs).
 pub fn measure(
     model: &LoadedModel,
@@ -216,6 +221,7 @@ pub fn measure(
     let throttle_start = throttled_flags();
     ctx.load.set_bytes_per_inference(model.bytes.bytes_per_inference());
     let idle = Duration::from_millis(u64::from(req.idle_window_ms));
+    idle_window(ctx.sampler, SETTLE)?; // sampled and discarded
     let (idle_before_w, _) = idle_window(ctx.sampler, idle)?;
     for _ in 0..req.warmup_runs {
         model.run(&input)?;
@@ -223,6 +229,7 @@ pub fn measure(
     }
     let mut latencies_us = Vec::new();
     let (windows, stop_reason) = repetitions(model, &input, req, ctx, &mut latencies_us)?;
+    idle_window(ctx.sampler, SETTLE)?; // sampled and discarded
     let (idle_after_w, _) = idle_window(ctx.sampler, idle)?;
     latencies_us.sort_by(f64::total_cmp);
     let idle = IdleFigures::new(idle_before_w, idle_after_w, req.idle_mismatch_pct);

@@ -56,7 +56,9 @@ impl LoadSignal {
 /// Where the CPU utilisation comes from.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum CpuLoad {
-    /// The agent process's measured CPU time.
+    /// The agent process's measured CPU time, minus that of the thread reading the sensor: the
+    /// sampler is the measuring apparatus, not load on the board, so a board doing nothing
+    /// reads its profile's idle power.
     Process,
     /// A fixed number of busy cores (tests).
     Fixed(f64),
@@ -68,10 +70,18 @@ pub fn process_cpu_time() -> Duration {
     clock_gettime(ClockId::CLOCK_PROCESS_CPUTIME_ID).map(Duration::from).unwrap_or_default()
 }
 
+/// CPU time of the calling thread (the sampler's, when the sensor reads the model).
+pub fn thread_cpu_time() -> Duration {
+    use nix::time::{ClockId, clock_gettime};
+    clock_gettime(ClockId::CLOCK_THREAD_CPUTIME_ID).map(Duration::from).unwrap_or_default()
+}
+
 /// A checkpoint of the counters the rates are computed from.
 #[derive(Debug, Clone, Copy)]
 struct Checkpoint {
     at: Instant,
+    /// The thread that read the counters (the CPU subtracted is that thread's).
+    thread: std::thread::ThreadId,
     cpu: Duration,
     bytes: u64,
 }
@@ -118,11 +128,13 @@ impl PowerModel {
     /// Re-estimates busy cores and bytes per second once a window has passed.
     fn update_rates(&mut self, at: Instant) {
         let cpu = match self.cpu_load {
-            CpuLoad::Process => process_cpu_time(),
+            CpuLoad::Process => process_cpu_time().saturating_sub(thread_cpu_time()),
             CpuLoad::Fixed(_) => Duration::ZERO,
         };
-        let now = Checkpoint { at, cpu, bytes: self.load.bytes_moved() };
-        let Some(last) = self.last else {
+        let now = Checkpoint { at, thread: std::thread::current().id(), cpu, bytes: self.load.bytes_moved() };
+        let Some(last) = self.last.filter(|last| last.thread == now.thread) else {
+            // First reading, or a new sampler thread (one per window): its CPU time cannot be
+            // subtracted from the last checkpoint's, so the rates restart from here.
             self.last = Some(now);
             return;
         };
