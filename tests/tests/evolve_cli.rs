@@ -42,6 +42,16 @@ fn children(pid: u32) -> Vec<i32> {
         .collect()
 }
 
+/// SIGKILLs a running `wattevo` and the simulated agents it spawned (as a power cut would).
+fn kill_run(child: &mut Child) {
+    let agents = children(child.id());
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reap");
+    for pid in agents {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+    }
+}
+
 #[test]
 fn evolve_writes_a_complete_run_directory() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -91,12 +101,7 @@ fn a_run_killed_with_sigkill_resumes_and_finishes() {
     wait_until(&mut child, Duration::from_secs(240), || {
         out.join("checkpoints/gen-0000.json").exists() && log_lines(&out).len() > 2
     });
-    let agents = children(child.id());
-    child.kill().expect("SIGKILL");
-    child.wait().expect("reap");
-    for pid in agents {
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
-    }
+    kill_run(&mut child);
     let before = log_lines(&out).len();
     assert!(before > 2);
 
@@ -169,12 +174,7 @@ fn a_killed_and_resumed_run_ends_with_the_same_genomes_given_the_same_measuremen
     wait_until(&mut child, Duration::from_secs(240), || {
         cut.join("checkpoints/gen-0001.json").exists() && log_lines(&cut).len() > 9
     });
-    let agents = children(child.id());
-    child.kill().expect("SIGKILL");
-    child.wait().expect("reap");
-    for pid in agents {
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
-    }
+    kill_run(&mut child);
     let (output, _, stderr) = run(wattevo().arg("resume").arg(&cut));
     assert!(output.status.success(), "resume: {stderr}");
 
