@@ -1,41 +1,55 @@
 #!/usr/bin/env bash
-# End-to-end check of the cross-built aarch64 agent under user-mode emulation (qemu-aarch64-static).
+# End-to-end check of the cross-built board agent under user-mode emulation (qemu-user-static).
 #
-#   scripts/test-agent-qemu.sh [ELF]
+#   scripts/test-agent-qemu.sh [--arch aarch64|armv7] [ELF]
 #
-# ELF defaults to the release build of scripts/build-agent-pi.sh --release
-# (target/aarch64-unknown-linux-gnu/release/wattevo-agent). The host's simulated board spawns the
-# agent named by $WATTEVO_AGENT on a pseudo-terminal; here that is a wrapper that runs the aarch64
-# ELF under qemu with the cross sysroot, so the whole protocol (handshake, upload, measurement)
-# runs against the binary that will go on the Pi. Checks the JSON: handshake arch aarch64, the
-# figures present and finite, labelled SIMULATED. Timings are meaningless under emulation.
+# ELF defaults to the release build of scripts/build-agent-pi.sh --arch ARCH --release
+# (target/aarch64-unknown-linux-gnu/release/wattevo-agent for aarch64). The host's simulated
+# board spawns the agent named by $WATTEVO_AGENT on a pseudo-terminal; here that is a wrapper that
+# runs the Pi ELF under qemu with the cross sysroot, so the whole protocol (handshake, upload,
+# measurement) runs against the binary that will go on the Pi. Checks the JSON: handshake arch
+# aarch64 (arm for armv7), figures present and finite, labelled SIMULATED. Timings under
+# emulation are meaningless for the board.
 #
-# Not part of `cargo test` or CI (it needs the cross build and qemu, and takes minutes).
-# Run as root to install qemu-user-static if missing. Host binary: $WATTEVO (default
-# target/debug/wattevo, built if absent).
+# Not part of `cargo test` or CI: it needs the cross build (~10 min) and qemu; the run itself
+# takes seconds. Run as root to install qemu-user-static if missing. Host binary: $WATTEVO
+# (default target/debug/wattevo, built if absent).
 set -euo pipefail
+
+arch=aarch64
+if [[ "${1:-}" == --arch ]]; then
+    arch="${2:?--arch needs aarch64 or armv7}"
+    shift 2
+fi
+case "$arch" in
+    # expected: what the agent reports as its arch (Rust's std::env::consts::ARCH)
+    aarch64) target=aarch64-unknown-linux-gnu; qemu="qemu-aarch64-static"; sysroot=/usr/aarch64-linux-gnu
+             expected=aarch64; gcc_pkg="gcc-aarch64-linux-gnu" ;;
+    armv7) target=armv7-unknown-linux-gnueabihf; qemu="qemu-arm-static"; sysroot=/usr/arm-linux-gnueabihf
+           expected=arm; gcc_pkg="gcc-arm-linux-gnueabihf" ;;
+    *) echo "test-agent-qemu: --arch must be aarch64 or armv7, not $arch" >&2; exit 2 ;;
+esac
 
 root_dir="$(cd "$(dirname "$0")/.." && pwd)"
 target_dir="${CARGO_TARGET_DIR:-$root_dir/target}"
-elf="$(realpath "${1:-$target_dir/aarch64-unknown-linux-gnu/release/wattevo-agent}")"
-sysroot=/usr/aarch64-linux-gnu
+elf="$(realpath "${1:-$target_dir/$target/release/wattevo-agent}")"
 wattevo="${WATTEVO:-$target_dir/debug/wattevo}"
 
 if [[ ! -x "$elf" ]]; then
-    echo "test-agent-qemu: no agent ELF at $elf; run scripts/build-agent-pi.sh --release first" >&2
+    echo "test-agent-qemu: no agent ELF at $elf; run scripts/build-agent-pi.sh --arch $arch --release first" >&2
     exit 1
 fi
-if ! command -v qemu-aarch64-static >/dev/null; then
+if ! command -v "$qemu" >/dev/null; then
     if [[ $EUID -eq 0 ]]; then
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user-static
     else
-        echo "test-agent-qemu: qemu-aarch64-static missing; run: sudo apt-get install qemu-user-static" >&2
+        echo "test-agent-qemu: $qemu missing; run: sudo apt-get install qemu-user-static" >&2
         exit 1
     fi
 fi
 if [[ ! -d "$sysroot/lib" ]]; then
-    echo "test-agent-qemu: no aarch64 sysroot at $sysroot; run: sudo apt-get install gcc-aarch64-linux-gnu" >&2
+    echo "test-agent-qemu: no $arch sysroot at $sysroot; run: sudo apt-get install $gcc_pkg" >&2
     exit 1
 fi
 if [[ ! -x "$wattevo" ]]; then
@@ -46,22 +60,23 @@ work="$(mktemp -d -t wattevo-qemu.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 cat > "$work/agent-qemu" <<WRAPPER
 #!/bin/sh
-exec qemu-aarch64-static -L $sysroot "$elf" "\$@"
+exec $qemu -L $sysroot "$elf" "\$@"
 WRAPPER
 chmod +x "$work/agent-qemu"
 
-echo "agent: $(file -b "$elf" | cut -d, -f1-2) under $(qemu-aarch64-static --version | head -n 1)"
+echo "agent: $(file -b "$elf" | cut -d, -f1-2) under $("$qemu" --version | head -n 1)"
 "$wattevo" sample --seed 1 --export "$work/model.onnx" > /dev/null
 WATTEVO_AGENT="$work/agent-qemu" "$wattevo" profile "$work/model.onnx" --board sim \
     --idle-ms 200 --min-duration-ms 300 --repetitions 2 --json > "$work/profile.json"
 
-python3 - "$work/profile.json" <<'CHECK'
+python3 - "$work/profile.json" "$expected" <<'CHECK'
 import json, math, sys
 report = json.load(open(sys.argv[1]))
 hello, m = report["handshake"], report["measurement"]
 problems = []
-if hello["cpu"]["arch"] != "aarch64":
-    problems.append(f"handshake arch is {hello['cpu']['arch']!r}, not 'aarch64'")
+expected = sys.argv[2]
+if hello["cpu"]["arch"] != expected:
+    problems.append(f"handshake arch is {hello['cpu']['arch']!r}, not {expected!r}")
 if not report["simulated"] or not report["source"].startswith("SIMULATED"):
     problems.append(f"figures not labelled simulated: source {report['source']!r}")
 for key in ("total_power_w", "dynamic_power_w", "energy_per_inference_j", "dynamic_energy_per_inference_j"):
