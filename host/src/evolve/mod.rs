@@ -15,6 +15,7 @@ pub mod engine;
 pub mod fitness;
 pub mod mutation;
 pub mod pipeline;
+pub mod plot;
 pub mod run;
 pub mod runlog;
 pub mod state;

@@ -139,6 +139,9 @@ pub fn run(config: &EvolveConfig, run_dir: &Path, resume: bool, quiet: bool) -> 
         archived_modules: state.archive.entries().len(),
         wall_s: started.elapsed().as_secs_f64(),
     };
+    let lines = crate::evolve::runlog::read_log(&run_dir.join("log.jsonl")).context("reading log.jsonl")?;
+    let plot = crate::evolve::plot::svg(&crate::evolve::plot::points(&lines), &summary.source);
+    write_atomic(&run_dir.join("pareto.svg"), plot.as_bytes()).context("writing pareto.svg")?;
     let json = serde_json::to_vec_pretty(&summary).context("summary")?;
     write_atomic(&run_dir.join("summary.json"), &json).context("writing summary.json")?;
     Ok(summary)
