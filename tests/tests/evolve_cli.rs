@@ -70,6 +70,7 @@ fn evolve_writes_a_complete_run_directory() {
         "checkpoints/gen-0002.json",
         "summary.json",
         "measurements.json",
+        "pareto.svg",
     ] {
         assert!(out.join(file).is_file(), "{file} missing");
     }
