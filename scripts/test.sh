@@ -30,4 +30,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== wire protocol builds without std"
 cargo build -p wattevo-proto --no-default-features --locked
 echo "== tests"
+# The end-to-end tests run the built wattevo and wattevo-agent binaries; cargo test only builds
+# the binaries of packages that have integration tests of their own, so build them all first.
+cargo build --workspace --bins --locked
 cargo test --workspace --locked
