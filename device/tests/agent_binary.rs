@@ -107,8 +107,8 @@ fn keeps_serving_after_a_corrupt_frame() {
     assert!(matches!(agent.reply(1), DeviceToHost::Hello(_)));
 
     // A frame whose CRC cannot match, then line noise, then a valid ping.
-    let mut corrupt = encode_frame(&Envelope { seq: 2, msg: HostToDevice::Ping(PingRequest { nonce: 7 }) })
-        .expect("encode ping");
+    let mut corrupt =
+        encode_frame(&Envelope { seq: 2, msg: HostToDevice::Ping(PingRequest { nonce: 7 }) }).expect("encode ping");
     corrupt[1] ^= 0x5a;
     agent.master.write_all(&corrupt).expect("write corrupt frame");
     agent.master.write_all(&[0x13, 0x37, 0xff, 0x00]).expect("write noise");
