@@ -100,6 +100,7 @@ pub fn build_sensor(profile: &BoardProfile, load: &Arc<LoadSignal>) -> anyhow::R
 /// Runs the agent; returns when the host hangs up.
 pub fn run(cli: &Cli) -> anyhow::Result<()> {
     let profile = load_profile(&cli.board)?;
+    crate::runner::use_threads(profile.runtime.tract_threads);
     let load = LoadSignal::new();
     let sensor = build_sensor(&profile, &load)?;
     let mut agent = Agent::new(

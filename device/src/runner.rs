@@ -18,6 +18,7 @@ use std::time::Instant;
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use tract_onnx::prelude::tract_linalg::multithread::{Executor, set_default_executor};
 use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::infer::Factoid;
 
@@ -141,6 +142,21 @@ pub fn random_input(shape: &[usize], seed: u64) -> Result<TValue, RunnerError> {
     Ok(tensor.into())
 }
 
+/// The tract executor for `threads` threads per inference: tract's single-threaded default for
+/// 0 or 1, else a rayon pool of `threads` workers for its matrix products.
+pub fn executor_for(threads: u16) -> Executor {
+    match threads {
+        0 | 1 => Executor::SingleThread,
+        n => Executor::multithread_with_name(usize::from(n), "tract"),
+    }
+}
+
+/// Makes every later inference in this process use `threads` threads (the profile's
+/// `runtime.tract_threads`). Called once at start-up, before any model runs.
+pub fn use_threads(threads: u16) {
+    set_default_executor(executor_for(threads));
+}
+
 impl LoadedModel {
     /// Runs one inference on `input`; returns the first output's shape.
     pub fn run(&self, input: &TValue) -> Result<Vec<usize>, RunnerError> {
@@ -164,6 +180,22 @@ mod tests {
         let input = random_input(&model.input_shape, 3).expect("input");
         assert_eq!(model.run(&input).expect("run"), vec![1, 10]);
         assert!(model.bytes.param_bytes > 0 && model.bytes.activation_bytes > 0);
+    }
+
+    #[test]
+    fn two_threads_give_the_single_thread_outputs() {
+        use tract_onnx::prelude::tract_linalg::multithread::multithread_tract_scope;
+        let model = load_model(&build_cnn(&OnnxCnn { channels: 32, side: 28, classes: 10 }, 5), None).expect("load");
+        let input = random_input(&model.input_shape, 9).expect("input");
+        let outputs = |threads| {
+            let outputs =
+                multithread_tract_scope(executor_for(threads), || model.plan.run(tvec!(input.clone()))).expect("run");
+            outputs[0].try_as_plain_ram().expect("plain").as_slice::<f32>().expect("f32").to_vec()
+        };
+        assert!(matches!(executor_for(1), Executor::SingleThread));
+        assert!(matches!(executor_for(2), Executor::MultiThread(_)));
+        let (one, two) = (outputs(1), outputs(2));
+        assert!(one.iter().zip(&two).all(|(a, b)| (a - b).abs() < 1e-5), "{one:?} vs {two:?}");
     }
 
     #[test]

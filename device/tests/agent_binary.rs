@@ -135,6 +135,6 @@ fn a_malformed_board_file_is_refused_with_its_path_and_line() {
         .expect("run wattevo-agent");
     assert!(!output.status.success(), "a malformed profile must stop the agent");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("broken-board.toml"), "error names the file: {stderr}");
-    assert!(stderr.contains("line 2"), "error names the line: {stderr}");
+    assert!(stderr.contains("broken-board.toml:2:"), "error names the file and line: {stderr}");
+    assert!(stderr.contains("unclosed table"), "and the problem: {stderr}");
 }

@@ -1,8 +1,5 @@
 //! Unit tests of the exporter: metadata, lowering choices (folding, padding) and the hash.
 
-use rand::{RngExt, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-
 use super::*;
 use crate::netspec::{Padding, PoolKind, Shape, SpecLimits};
 
@@ -16,48 +13,6 @@ fn dense(n: usize) -> DenseWeights {
     DenseWeights { weight: vec![0.01; n], bias: None }
 }
 
-/// Random weights that fit `spec` (seeded).
-fn weights(spec: &NetSpec, seed: u64) -> NetWeights {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut values = |n: usize| (0..n).map(|_| rng.random_range(-1.0f32..1.0)).collect::<Vec<_>>();
-    let layers = spec
-        .layers
-        .iter()
-        .map(|node| match node.layer {
-            LayerSpec::Conv { bias, .. } => {
-                let out = node.output.dims()[0];
-                LayerWeights::Conv {
-                    weight: values(node.params() - if bias { out } else { 0 }),
-                    bias: bias.then(|| values(out)),
-                }
-            }
-            LayerSpec::Dense { bias, out_features, .. } => LayerWeights::Dense(DenseWeights {
-                weight: values(node.input.elements() * out_features),
-                bias: bias.then(|| values(out_features)),
-            }),
-            LayerSpec::BatchNorm => {
-                let c = node.input.dims()[0];
-                let var = values(c).iter().map(|v| v.abs() + 0.5).collect();
-                LayerWeights::BatchNorm(BatchNormWeights {
-                    gamma: values(c),
-                    beta: values(c),
-                    mean: values(c),
-                    var,
-                    epsilon: 1e-5,
-                })
-            }
-            _ => LayerWeights::None,
-        })
-        .collect();
-    let head = |node: &LayerNode, values: &mut dyn FnMut(usize) -> Vec<f32>| DenseWeights {
-        weight: values(node.input.elements() * spec.num_classes),
-        bias: Some(values(spec.num_classes)),
-    };
-    let output = head(&spec.output, &mut values);
-    let extra_head = spec.extra_head.as_ref().map(|h| head(h, &mut values));
-    NetWeights { layers, output, extra_head }
-}
-
 fn ops(model: &ModelProto) -> Vec<String> {
     model.graph.iter().flat_map(|g| &g.node).map(|n| n.op_type.clone()).collect()
 }
@@ -69,7 +24,7 @@ fn build(layers: &[LayerSpec], partition: Option<usize>) -> NetSpec {
 #[test]
 fn metadata_names_and_static_shapes() {
     let spec = build(&[conv(4, 3, Padding::Valid, Activation::Relu)], None);
-    let model = export_network(&spec, &weights(&spec, 1), ExportOptions { batch: 4 }).expect("export");
+    let model = export_network(&spec, &NetWeights::seeded(&spec, 1), ExportOptions { batch: 4 }).expect("export");
     assert_eq!(model.opset_import[0].version, 13);
     assert_eq!(model.producer_name, "wattevo");
     assert_eq!(model.producer_version, env!("CARGO_PKG_VERSION"));
@@ -88,11 +43,11 @@ fn batch_norm_folds_into_a_linear_conv_and_the_dense_head() {
     let bn_after_linear =
         [conv(4, 3, Padding::Same, Activation::Linear), LayerSpec::Dropout { rate: 0.2 }, LayerSpec::BatchNorm];
     let spec = build(&bn_after_linear, None);
-    let model = export_network(&spec, &weights(&spec, 2), ExportOptions::default()).expect("export");
+    let model = export_network(&spec, &NetWeights::seeded(&spec, 2), ExportOptions::default()).expect("export");
     assert_eq!(ops(&model), ["Conv", "Flatten", "Gemm", "Softmax"]);
     let bn_last = [conv(4, 3, Padding::Same, Activation::Relu), LayerSpec::BatchNorm];
     let spec = build(&bn_last, None);
-    let model = export_network(&spec, &weights(&spec, 3), ExportOptions::default()).expect("export");
+    let model = export_network(&spec, &NetWeights::seeded(&spec, 3), ExportOptions::default()).expect("export");
     assert_eq!(ops(&model), ["Conv", "Relu", "Flatten", "Gemm", "Softmax"]);
 }
 
@@ -101,11 +56,11 @@ fn batch_norm_stays_before_a_padded_conv_or_a_pool() {
     let relu = Activation::Relu;
     let padded = [conv(4, 3, Padding::Valid, relu), LayerSpec::BatchNorm, conv(4, 3, Padding::Same, relu)];
     let spec = build(&padded, None);
-    let model = export_network(&spec, &weights(&spec, 4), ExportOptions::default()).expect("export");
+    let model = export_network(&spec, &NetWeights::seeded(&spec, 4), ExportOptions::default()).expect("export");
     assert!(ops(&model).contains(&"BatchNormalization".to_owned()));
     let unpadded = [conv(4, 3, Padding::Valid, relu), LayerSpec::BatchNorm, conv(4, 3, Padding::Valid, relu)];
     let spec = build(&unpadded, None);
-    let model = export_network(&spec, &weights(&spec, 4), ExportOptions::default()).expect("export");
+    let model = export_network(&spec, &NetWeights::seeded(&spec, 4), ExportOptions::default()).expect("export");
     assert!(!ops(&model).contains(&"BatchNormalization".to_owned()));
 }
 
@@ -114,11 +69,11 @@ fn max_pool_pads_explicitly_unless_its_input_is_non_negative() {
     let pool = LayerSpec::Pool { kind: PoolKind::Max, kernel: 2, stride: 2, padding: Padding::Same };
     let odd = [conv(4, 2, Padding::Valid, Activation::Linear), pool.clone()]; // 9×9 → pads 0/1
     let spec = build(&odd, None);
-    let model = export_network(&spec, &weights(&spec, 5), ExportOptions::default()).expect("export");
+    let model = export_network(&spec, &NetWeights::seeded(&spec, 5), ExportOptions::default()).expect("export");
     assert_eq!(ops(&model)[..3], ["Conv", "Pad", "MaxPool"]);
     let after_relu = [conv(4, 2, Padding::Valid, Activation::Relu), pool];
     let spec = build(&after_relu, None);
-    let model = export_network(&spec, &weights(&spec, 5), ExportOptions::default()).expect("export");
+    let model = export_network(&spec, &NetWeights::seeded(&spec, 5), ExportOptions::default()).expect("export");
     assert_eq!(ops(&model)[..3], ["Conv", "Relu", "MaxPool"]);
 }
 
@@ -126,14 +81,14 @@ fn max_pool_pads_explicitly_unless_its_input_is_non_negative() {
 fn architecture_hash_ignores_weights_only() {
     let layers = [conv(4, 3, Padding::Valid, Activation::Relu), LayerSpec::BatchNorm];
     let spec = build(&layers, None);
-    let a = export_network(&spec, &weights(&spec, 6), ExportOptions::default()).expect("export");
-    let b = export_network(&spec, &weights(&spec, 7), ExportOptions::default()).expect("export");
+    let a = export_network(&spec, &NetWeights::seeded(&spec, 6), ExportOptions::default()).expect("export");
+    let b = export_network(&spec, &NetWeights::seeded(&spec, 7), ExportOptions::default()).expect("export");
     assert_ne!(encode(&a), encode(&b));
     assert_eq!(architecture_hash(&a), architecture_hash(&b));
     let wider = build(&[conv(5, 3, Padding::Valid, Activation::Relu), LayerSpec::BatchNorm], None);
-    let c = export_network(&wider, &weights(&wider, 6), ExportOptions::default()).expect("export");
+    let c = export_network(&wider, &NetWeights::seeded(&wider, 6), ExportOptions::default()).expect("export");
     assert_ne!(architecture_hash(&a), architecture_hash(&c));
-    let batch2 = export_network(&spec, &weights(&spec, 6), ExportOptions { batch: 2 }).expect("export");
+    let batch2 = export_network(&spec, &NetWeights::seeded(&spec, 6), ExportOptions { batch: 2 }).expect("export");
     assert_ne!(architecture_hash(&a), architecture_hash(&batch2));
 }
 
@@ -141,7 +96,7 @@ fn architecture_hash_ignores_weights_only() {
 fn partitions_and_ranges_are_checked() {
     let layers = [conv(4, 3, Padding::Valid, Activation::Relu), conv(4, 3, Padding::Valid, Activation::Relu)];
     let plain = build(&layers, None);
-    let w = weights(&plain, 8);
+    let w = NetWeights::seeded(&plain, 8);
     let err = export_partition(&plain, &w, Partition::Early, ExportOptions::default()).expect_err("no partition");
     assert_eq!(err, ExportError::NoPartition);
     let err = export_layer_range(&plain, &w, 1..3, ExportOptions::default()).expect_err("past the end");
@@ -150,7 +105,8 @@ fn partitions_and_ranges_are_checked() {
     let runner = TractRunner::from_bytes(&encode(&module)).expect("tract loads");
     assert_eq!(runner.input_shape(), &[1, 4, 8, 8]);
     let split = build(&layers, Some(0));
-    let early = export_partition(&split, &weights(&split, 8), Partition::Early, ExportOptions::default()).expect("p1");
+    let early = export_partition(&split, &NetWeights::seeded(&split, 8), Partition::Early, ExportOptions::default())
+        .expect("p1");
     assert_eq!(ops(&early), ["Conv", "Relu", "Flatten", "Gemm", "Softmax"]);
     let mut wrong = w.clone();
     wrong.output = dense(3);

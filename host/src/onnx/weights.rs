@@ -7,9 +7,11 @@
 //!   `transB = 0`), features of an image input in channel-major (C, H, W) order;
 //! - batch norm: `gamma`, `beta`, running mean and variance per channel, and epsilon.
 
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::netspec::{LayerSpec, NetSpec, Partition};
+use crate::netspec::{LayerNode, LayerSpec, NetSpec, Partition};
 
 /// Weights of a dense layer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -159,5 +161,92 @@ impl NetWeights {
             }
         };
         Some(NetWeights { layers, output, extra_head: None })
+    }
+}
+
+impl NetWeights {
+    /// Untrained weights for `spec`, drawn from `seed` alone (no global RNG, so the same seed
+    /// gives the same bytes in any thread): weights and biases uniform in ±1/√fan-in (PyTorch's
+    /// default bound), batch norm near identity. For exporting a network that was not trained:
+    /// profiling an architecture's power, tests.
+    pub fn seeded(spec: &NetSpec, seed: u64) -> NetWeights {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut uniform = |n: usize, bound: f32| (0..n).map(|_| rng.random_range(-bound..bound)).collect::<Vec<_>>();
+        let mut dense = |fan_in: usize, out: usize, bias: bool| {
+            let bound = 1.0 / (fan_in as f32).sqrt();
+            DenseWeights { weight: uniform(fan_in * out, bound), bias: bias.then(|| uniform(out, bound)) }
+        };
+        let mut layers = Vec::with_capacity(spec.layers.len());
+        for node in &spec.layers {
+            let in_channels = node.input.dims()[0];
+            layers.push(match node.layer {
+                LayerSpec::Conv { out_channels, kernel, bias, .. } => {
+                    let fan_in = in_channels * kernel * kernel;
+                    let DenseWeights { weight, bias } = dense(fan_in, out_channels, bias);
+                    LayerWeights::Conv { weight, bias }
+                }
+                LayerSpec::Dense { out_features, bias, .. } => {
+                    LayerWeights::Dense(dense(node.input.elements(), out_features, bias))
+                }
+                LayerSpec::BatchNorm => {
+                    // One value per channel: centre ± spread.
+                    let mut around = |centre: f32, spread: f32| -> Vec<f32> {
+                        dense(1, in_channels, false).weight.into_iter().map(|v| centre + spread * v).collect()
+                    };
+                    let (gamma, beta) = (around(1.0, 0.5), around(0.0, 0.25));
+                    let (mean, var) = (around(0.0, 0.25), around(1.0, 0.5));
+                    LayerWeights::BatchNorm(BatchNormWeights { gamma, beta, mean, var, epsilon: 1e-5 })
+                }
+                LayerSpec::Pool { .. } | LayerSpec::Dropout { .. } => LayerWeights::None,
+            });
+        }
+        let mut head = |node: &LayerNode| dense(node.input.elements(), spec.num_classes, true);
+        let output = head(&spec.output);
+        let extra_head = spec.extra_head.as_ref().map(head);
+        NetWeights { layers, output, extra_head }
+    }
+}
+
+#[cfg(test)]
+mod seeded_tests {
+    use super::*;
+    use crate::netspec::{Activation, Padding, PoolKind, Shape, SpecLimits};
+
+    fn spec() -> NetSpec {
+        let layers = [
+            LayerSpec::Conv {
+                out_channels: 6,
+                kernel: 3,
+                stride: 1,
+                padding: Padding::Same,
+                activation: Activation::Relu,
+                bias: true,
+            },
+            LayerSpec::BatchNorm,
+            LayerSpec::Pool { kind: PoolKind::Max, kernel: 2, stride: 2, padding: Padding::Valid },
+            LayerSpec::Dense { out_features: 12, activation: Activation::Relu, bias: false },
+        ];
+        let input = Shape::Image { channels: 2, height: 8, width: 8 };
+        NetSpec::build(input, 5, &layers, Some(1), SpecLimits::default()).expect("valid network")
+    }
+
+    #[test]
+    fn seeded_weights_fit_the_network_and_depend_on_the_seed_only() {
+        let spec = spec();
+        let a = NetWeights::seeded(&spec, 7);
+        a.check(&spec).expect("seeded weights fit");
+        assert_eq!(a, NetWeights::seeded(&spec, 7));
+        assert_ne!(a, NetWeights::seeded(&spec, 8));
+    }
+
+    #[test]
+    fn seeded_weights_stay_within_the_fan_in_bound() {
+        let weights = NetWeights::seeded(&spec(), 3);
+        let LayerWeights::Conv { weight, .. } = &weights.layers[0] else { panic!("layer 0 is a conv") };
+        let bound = 1.0 / ((2 * 3 * 3) as f32).sqrt();
+        assert!(weight.iter().all(|w| w.abs() <= bound), "conv weights within ±1/sqrt(18)");
+        assert!(weight.iter().any(|w| w.abs() > bound / 2.0), "and not all tiny");
+        let LayerWeights::BatchNorm(bn) = &weights.layers[1] else { panic!("layer 1 is a batch norm") };
+        assert!(bn.var.iter().all(|&v| v > 0.0), "variances positive");
     }
 }

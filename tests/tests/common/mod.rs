@@ -1,16 +1,12 @@
 //! Shared helpers of the end-to-end tests: locating the built binaries, running `wattevo`, and
-//! a small convolutional ONNX model built with tract's prost types.
+//! a small convolutional ONNX model made by wattevo's own exporter.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use prost::Message;
-use tract_onnx::pb::{
-    AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto, TensorShapeProto, TypeProto,
-    ValueInfoProto, attribute_proto::AttributeType, tensor_shape_proto::Dimension,
-    tensor_shape_proto::dimension::Value as Dim, type_proto::Tensor, type_proto::Value as TypeValue,
-};
+use wattevo::netspec::{Activation, LayerSpec, NetSpec, Padding, PoolKind, Shape, SpecLimits};
+use wattevo::onnx::{ExportOptions, NetWeights, encode, export_network};
 
 /// A built executable of the workspace: `target/<profile>/<name>` (test binaries live in
 /// `target/<profile>/deps/`). The workspace `cargo test` builds every binary first; with
@@ -67,96 +63,24 @@ impl SplitMix {
     }
 }
 
-fn tensor(name: &str, dims: &[i64], rng: &mut SplitMix) -> TensorProto {
-    let len = dims.iter().product::<i64>() as usize;
-    let scale = 1.0 / (len as f32 / dims[0] as f32).sqrt();
-    TensorProto {
-        name: name.into(),
-        dims: dims.to_vec(),
-        data_type: 1,
-        float_data: (0..len).map(|_| rng.weight(scale)).collect(),
-        ..TensorProto::default()
-    }
-}
-
-fn ints(name: &str, values: &[i64]) -> AttributeProto {
-    AttributeProto {
-        name: name.into(),
-        r#type: AttributeType::Ints as i32,
-        ints: values.to_vec(),
-        ..Default::default()
-    }
-}
-
-fn node(op: &str, inputs: &[&str], output: &str, attribute: Vec<AttributeProto>) -> NodeProto {
-    NodeProto {
-        op_type: op.into(),
-        name: output.into(),
-        input: inputs.iter().map(|s| (*s).into()).collect(),
-        output: vec![output.into()],
-        attribute,
-        ..NodeProto::default()
-    }
-}
-
-fn value(name: &str, dims: &[i64]) -> ValueInfoProto {
-    let dim = dims.iter().map(|&d| Dimension { value: Some(Dim::DimValue(d)), ..Dimension::default() }).collect();
-    let tensor = Tensor { elem_type: 1, shape: Some(TensorShapeProto { dim }) };
-    ValueInfoProto {
-        name: name.into(),
-        r#type: Some(TypeProto { value: Some(TypeValue::TensorType(tensor)), ..Default::default() }),
-        ..Default::default()
-    }
-}
-
-/// A small CNN on 1×1×28×28: conv 3×3 (`channels`) → relu → maxpool 2 → conv 3×3 → relu →
-/// maxpool 2 → flatten → gemm 10. Weights seeded.
-pub fn cnn_onnx(channels: i64, seed: u64) -> Vec<u8> {
-    let mut rng = SplitMix(seed);
-    let pool = || vec![ints("kernel_shape", &[2, 2]), ints("strides", &[2, 2])];
-    let conv = || vec![ints("kernel_shape", &[3, 3]), ints("pads", &[1, 1, 1, 1])];
-    let graph = GraphProto {
-        name: "e2e_cnn".into(),
-        node: vec![
-            node("Conv", &["x", "w1", "b1"], "c1", conv()),
-            node("Relu", &["c1"], "r1", vec![]),
-            node("MaxPool", &["r1"], "p1", pool()),
-            node("Conv", &["p1", "w2", "b2"], "c2", conv()),
-            node("Relu", &["c2"], "r2", vec![]),
-            node("MaxPool", &["r2"], "p2", pool()),
-            node("Flatten", &["p2"], "f", vec![]),
-            node(
-                "Gemm",
-                &["f", "w3", "b3"],
-                "y",
-                vec![AttributeProto {
-                    name: "transB".into(),
-                    r#type: AttributeType::Int as i32,
-                    i: 1,
-                    ..Default::default()
-                }],
-            ),
-        ],
-        initializer: vec![
-            tensor("w1", &[channels, 1, 3, 3], &mut rng),
-            tensor("b1", &[channels], &mut rng),
-            tensor("w2", &[channels, channels, 3, 3], &mut rng),
-            tensor("b2", &[channels], &mut rng),
-            tensor("w3", &[10, channels * 7 * 7], &mut rng),
-            tensor("b3", &[10], &mut rng),
-        ],
-        input: vec![value("x", &[1, 1, 28, 28])],
-        output: vec![value("y", &[1, 10])],
-        ..GraphProto::default()
+/// A small CNN on 1×1×28×28, exported by wattevo with untrained weights from `seed`:
+/// conv 3×3 (`channels`, relu) → maxpool 2 → conv 3×3 (`channels`, relu) → maxpool 2 →
+/// dense 10 + softmax.
+pub fn cnn_onnx(channels: usize, seed: u64) -> Vec<u8> {
+    let conv = LayerSpec::Conv {
+        out_channels: channels,
+        kernel: 3,
+        stride: 1,
+        padding: Padding::Same,
+        activation: Activation::Relu,
+        bias: true,
     };
-    let model = ModelProto {
-        ir_version: 7,
-        producer_name: "wattevo-e2e".into(),
-        opset_import: vec![OperatorSetIdProto { domain: String::new(), version: 13 }],
-        graph: Some(graph),
-        ..ModelProto::default()
-    };
-    model.encode_to_vec()
+    let pool = LayerSpec::Pool { kind: PoolKind::Max, kernel: 2, stride: 2, padding: Padding::Valid };
+    let input = Shape::Image { channels: 1, height: 28, width: 28 };
+    let layers = [conv.clone(), pool.clone(), conv, pool];
+    let spec = NetSpec::build(input, 10, &layers, None, SpecLimits::default()).expect("valid e2e network");
+    let model = export_network(&spec, &NetWeights::seeded(&spec, seed), ExportOptions::default()).expect("export");
+    encode(&model)
 }
 
 /// Writes `bytes` to `dir/name` and returns the path.
