@@ -160,7 +160,21 @@ struct Walker<'a, F> {
     fresh: F,
 }
 
-impl<F: FnMut(&str, usize) -> Result<Expansion, GenotypeError>> Walker<'_, F> {
+impl<'a, F: FnMut(&str, usize) -> Result<Expansion, GenotypeError>> Walker<'a, F> {
+    /// Derives `start` from `old`'s expansions (`fresh` when one runs out): the expansions used,
+    /// and the terminals in order.
+    fn derive(
+        grammar: &'a Grammar,
+        old: &'a Genotype,
+        start: &str,
+        fresh: F,
+    ) -> Result<(Genotype, Vec<Token>), GenotypeError> {
+        let mut walker =
+            Walker { grammar, old, cursors: BTreeMap::new(), used: Genotype::default(), tokens: Vec::new(), fresh };
+        walker.walk(start, 0)?;
+        Ok((walker.used, walker.tokens))
+    }
+
     fn next_expansion(&mut self, symbol: &str) -> Result<Expansion, GenotypeError> {
         let cursor = self.cursors.entry(symbol.to_string()).or_insert(0);
         let index = *cursor;
@@ -235,16 +249,7 @@ impl Genotype {
             let production = rng.random_range(0..count);
             sample_expansion(grammar, symbol, production, bounds, &mut *rng)
         };
-        let mut walker = Walker {
-            grammar,
-            old: self,
-            cursors: BTreeMap::new(),
-            used: Genotype::default(),
-            tokens: Vec::new(),
-            fresh,
-        };
-        walker.walk(start, 0)?;
-        let Walker { used, tokens, .. } = walker;
+        let (used, tokens) = Walker::derive(grammar, self, start, fresh)?;
         *self = used;
         Ok(Phenotype { tokens })
     }
@@ -254,16 +259,8 @@ impl Genotype {
         let fresh = |symbol: &str, index: usize| -> Result<Expansion, GenotypeError> {
             Err(GenotypeError::MissingCodon { symbol: symbol.to_string(), index })
         };
-        let mut walker = Walker {
-            grammar,
-            old: self,
-            cursors: BTreeMap::new(),
-            used: Genotype::default(),
-            tokens: Vec::new(),
-            fresh,
-        };
-        walker.walk(start, 0)?;
-        Ok(Phenotype { tokens: walker.tokens })
+        let (_, tokens) = Walker::derive(grammar, self, start, fresh)?;
+        Ok(Phenotype { tokens })
     }
 
     /// Number of expansions stored (all non-terminals).
