@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{cnn_onnx, run, wattevo, write};
+use common::{boards_dir, cnn_onnx, run, wattevo, write};
 use serde_json::Value;
 
 const SHORT: [&str; 8] =
@@ -47,6 +47,23 @@ fn profile_json_is_consistent_and_labelled_simulated() {
     // dynamic energy per inference ≈ dynamic power × time per inference, same window
     let ratio = dynamic_energy_j / energy_j;
     assert!((ratio - dynamic_w / total_w).abs() < 0.05, "dynamic share {ratio} vs {}", dynamic_w / total_w);
+}
+
+#[test]
+fn a_profile_asking_for_two_tract_threads_gets_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = std::fs::read_to_string(boards_dir().join("sim.toml")).expect("read sim.toml");
+    assert!(sim.contains("tract_threads = 1"), "sim.toml sets tract_threads");
+    let board =
+        write(dir.path(), "sim-2threads.toml", sim.replace("tract_threads = 1", "tract_threads = 2").as_bytes());
+    let model = write(dir.path(), "cnn.onnx", &cnn_onnx(32, 2));
+    let (output, stdout, stderr) =
+        run(wattevo().arg("profile").arg(&model).arg("--board").arg(&board).arg("--json").args(SHORT));
+    assert!(output.status.success(), "wattevo failed: {stderr}");
+    let json: Value = serde_json::from_str(&stdout).expect("one JSON object on stdout");
+    assert_eq!(json["handshake"]["cpu"]["tract_threads"], 2);
+    assert!(f(&json["measurement"], "/inferences") > 0.0);
+    assert!(f(&json["measurement"], "/energy_per_inference_j/mean") > 0.0);
 }
 
 #[test]
