@@ -91,6 +91,37 @@ pub enum DeviceToHost {
     Error(ErrorResponse),
 }
 
+impl HostToDevice {
+    /// The request's name (`"UploadChunk"`), for logs and error messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            HostToDevice::Hello(_) => "Hello",
+            HostToDevice::Ping(_) => "Ping",
+            HostToDevice::UploadBegin(_) => "UploadBegin",
+            HostToDevice::UploadChunk(_) => "UploadChunk",
+            HostToDevice::UploadCommit(_) => "UploadCommit",
+            HostToDevice::Measure(_) => "Measure",
+            HostToDevice::ReadSensor(_) => "ReadSensor",
+        }
+    }
+}
+
+impl DeviceToHost {
+    /// The answer's name (`"ChunkAck"`), for logs and error messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            DeviceToHost::Hello(_) => "Hello",
+            DeviceToHost::Pong(_) => "Pong",
+            DeviceToHost::UploadStatus(_) => "UploadStatus",
+            DeviceToHost::ChunkAck(_) => "ChunkAck",
+            DeviceToHost::Committed(_) => "Committed",
+            DeviceToHost::Measurement(_) => "Measurement",
+            DeviceToHost::SensorReading(_) => "SensorReading",
+            DeviceToHost::Error(_) => "Error",
+        }
+    }
+}
+
 /// Opens a session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HelloRequest {

@@ -114,31 +114,6 @@ fn unhex(text: &str) -> Vec<u8> {
     text.split_whitespace().map(|b| u8::from_str_radix(b, 16).expect("golden hex")).collect()
 }
 
-fn host_name(msg: &HostToDevice) -> &'static str {
-    match msg {
-        HostToDevice::Hello(_) => "Hello",
-        HostToDevice::Ping(_) => "Ping",
-        HostToDevice::UploadBegin(_) => "UploadBegin",
-        HostToDevice::UploadChunk(_) => "UploadChunk",
-        HostToDevice::UploadCommit(_) => "UploadCommit",
-        HostToDevice::Measure(_) => "Measure",
-        HostToDevice::ReadSensor(_) => "ReadSensor",
-    }
-}
-
-fn device_name(msg: &DeviceToHost) -> &'static str {
-    match msg {
-        DeviceToHost::Hello(_) => "Hello",
-        DeviceToHost::Pong(_) => "Pong",
-        DeviceToHost::UploadStatus(_) => "UploadStatus",
-        DeviceToHost::ChunkAck(_) => "ChunkAck",
-        DeviceToHost::Committed(_) => "Committed",
-        DeviceToHost::Measurement(_) => "Measurement",
-        DeviceToHost::SensorReading(_) => "SensorReading",
-        DeviceToHost::Error(_) => "Error",
-    }
-}
-
 /// Compares every example's frame with its golden bytes, and decodes the golden bytes back.
 /// Returns one line per mismatch.
 fn mismatches<M>(samples: &[Envelope<M>], golden: &[(&str, &str)], name: fn(&M) -> &'static str) -> Vec<String>
@@ -167,13 +142,13 @@ where
 
 #[test]
 fn every_host_to_device_variant_matches_its_golden_frame() {
-    let bad = mismatches(&samples::host_messages(), HOST_GOLDEN, host_name);
+    let bad = mismatches(&samples::host_messages(), HOST_GOLDEN, HostToDevice::name);
     assert!(bad.is_empty(), "wire layout changed:\n{}", bad.join("\n"));
 }
 
 #[test]
 fn every_device_to_host_variant_matches_its_golden_frame() {
-    let bad = mismatches(&samples::device_messages(), DEVICE_GOLDEN, device_name);
+    let bad = mismatches(&samples::device_messages(), DEVICE_GOLDEN, DeviceToHost::name);
     assert!(bad.is_empty(), "wire layout changed:\n{}", bad.join("\n"));
 }
 

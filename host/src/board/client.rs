@@ -170,7 +170,7 @@ impl<P: Read + Write> BoardClient<P> {
     /// Sends one request and waits up to `timeout` for the answer with the same `seq`.
     /// An `Error` answer becomes [`ClientError::Agent`].
     pub fn request(&mut self, msg: HostToDevice, timeout: Duration) -> Result<DeviceToHost, ClientError> {
-        let name = request_name(&msg);
+        let name = msg.name();
         let seq = self.send(msg, name)?;
         let answer = self.wait_for(seq, name, timeout)?;
         match answer {
@@ -293,16 +293,4 @@ pub fn measure_timeout(request: &MeasureRequest, base: Duration) -> Duration {
 
 fn host_version() -> String {
     format!("wattevo {}", env!("CARGO_PKG_VERSION"))
-}
-
-fn request_name(msg: &HostToDevice) -> &'static str {
-    match msg {
-        HostToDevice::Hello(_) => "Hello",
-        HostToDevice::Ping(_) => "Ping",
-        HostToDevice::UploadBegin(_) => "UploadBegin",
-        HostToDevice::UploadChunk(_) => "UploadChunk",
-        HostToDevice::UploadCommit(_) => "UploadCommit",
-        HostToDevice::Measure(_) => "Measure",
-        HostToDevice::ReadSensor(_) => "ReadSensor",
-    }
 }
