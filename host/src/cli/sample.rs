@@ -15,8 +15,7 @@ use rand_chacha::ChaCha8Rng;
 use super::EXIT_FAILURE;
 use crate::genome::{GenomeConfig, GrammarChoice, Individual, SearchSpace};
 use crate::netspec::{LayerNode, NetSpec, Partition};
-use crate::nn::{Model, cpu_device};
-use crate::onnx::{self, ExportOptions};
+use crate::onnx::{self, ExportOptions, NetWeights};
 
 /// Which preset search space to sample from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -136,9 +135,7 @@ impl SampleArgs {
 
     /// Writes partition 0 to `path` and partition 1 (if any) next to it; returns (path, hash).
     fn export(&self, spec: &NetSpec, path: &Path) -> anyhow::Result<Vec<(PathBuf, String)>> {
-        let device = cpu_device();
-        device.seed(self.seed);
-        let weights = Model::new(spec, &device).weights()?;
+        let weights = NetWeights::seeded(spec, self.seed);
         let options = ExportOptions { batch: self.batch };
         let mut written = Vec::new();
         for which in [Partition::Full, Partition::Early] {

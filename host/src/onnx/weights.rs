@@ -162,9 +162,7 @@ impl NetWeights {
         };
         Some(NetWeights { layers, output, extra_head: None })
     }
-}
 
-impl NetWeights {
     /// Untrained weights for `spec`, drawn from `seed` alone (no global RNG, so the same seed
     /// gives the same bytes in any thread): weights and biases uniform in ±1/√fan-in (PyTorch's
     /// default bound), batch norm near identity. For exporting a network that was not trained:
