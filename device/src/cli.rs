@@ -17,7 +17,7 @@ use crate::profile::load_profile;
 use crate::sensor::PowerSensor;
 use crate::sensor::ina219_sensor::Ina219Sensor;
 use crate::serve::{Agent, serve};
-use crate::sim::{LoadSignal, PowerModel};
+use crate::sim::LoadSignal;
 
 /// Serves wattevo's measurement protocol on a serial port.
 #[derive(Debug, Parser)]
@@ -75,19 +75,12 @@ fn open_port(path: &Path, baud: u32) -> anyhow::Result<Port> {
 /// The profile's power sensor. `load` feeds the power model of simulated boards.
 ///
 /// `ina219`: the driver on `/dev/i2c-N`. `emulated_ina219`: the same driver reading an emulated
-/// chip whose analogue input is the profile's power model (simulated figures).
+/// chip whose analogue input is the board twin's power (simulated figures, `crate::sim`).
 pub fn build_sensor(profile: &BoardProfile, load: &Arc<LoadSignal>) -> anyhow::Result<Box<dyn PowerSensor>> {
     let board = &profile.name;
     match profile.sensor.source {
         SensorSource::EmulatedIna219 => {
-            let settings = profile
-                .power_model
-                .clone()
-                .with_context(|| format!("board {board}: source emulated_ina219 needs a [power_model] table"))?;
-            let model = PowerModel::new(settings, Arc::clone(load));
-            let sensor = Ina219Sensor::emulated(&profile.sensor, model)
-                .with_context(|| format!("board {board}: setting up the emulated INA219"))?;
-            Ok(Box::new(sensor))
+            crate::sim::simulated_sensor(profile, load).with_context(|| format!("board {board}: the simulated board"))
         }
         SensorSource::Ina219 => {
             let sensor = Ina219Sensor::open_linux(&profile.sensor)

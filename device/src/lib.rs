@@ -4,9 +4,10 @@
 //! tract (once, outside any measured window), runs them while a sampler thread reads the power
 //! sensor, and answers with power, energy per inference and latency.
 //!
-//! Real and simulated boards share every line of this crate except the I2C bus: a real board
-//! reads an INA219 on `/dev/i2c-N`, the simulated one an emulated INA219 driven by the board
-//! profile's power model.
+//! Real and simulated boards share every line of this crate except the I2C bus and the clock: a
+//! real board reads an INA219 on `/dev/i2c-N` on the host's clock; the simulated one reads an
+//! emulated INA219 whose supply is a board twin's modelled power, on the twin's virtual clock
+//! (each model still runs for real with tract; board time passes as the twin says).
 //!
 //! | module | what |
 //! | --- | --- |
@@ -20,11 +21,11 @@
 //! | [`energy`] | trapezoidal energy, repetition statistics |
 //! | [`sensor`] | the `PowerSensor` trait and `Ina219Sensor`, used by every board |
 //! | [`ina219`] | the INA219 driver (registers, configuration, calibration) |
-//! | [`sim`] | the simulated hardware: power model, emulated INA219, its analogue source |
-//! | [`clock`] | where the emulated chip reads the time |
+//! | [`sim`] | the simulated hardware: board twin (time, caches, power; calibration), power model, emulated INA219, its analogue source |
+//! | [`clock`] | the measurement's clock: the host's, or a twin's virtual clock |
 //! | [`system`] | CPU, kernel, governor, temperature, throttle flags |
 //!
-//! Test doubles (an I2C mock, a hand-moved clock, a chipless sensor, ONNX builders) are
+//! Test doubles (an I2C mock, a hand-moved clock, a chipless sensor, a constant supply) are
 //! compiled only for tests, or for other crates' tests and benches with the `test-support`
 //! feature.
 
@@ -42,5 +43,5 @@ pub mod sim;
 pub mod store;
 pub mod system;
 
-#[cfg(any(test, feature = "test-support"))]
-pub mod test_support;
+#[cfg(test)]
+mod test_support;

@@ -15,17 +15,22 @@
 //!
 //! Energy is the trapezoid of power over each window's exact bounds; dynamic figures subtract
 //! the idle power × window duration. Nothing is logged inside a window.
+//!
+//! Every instant comes from the sampler's [`BoardClock`]: the host's clock on a real board, the
+//! twin's virtual clock on the simulated one, where each real tract run is followed by the
+//! board time the twin says it takes ([`LoadSignal::ran`]) and idle windows pass in board time.
+//! A 2 s window then costs the host only the runs themselves.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tract_onnx::prelude::TValue;
 use wattevo_proto::{MeasureRequest, Measurement, SensorKind, SensorReadingResponse, StopReason, ThermalSettings};
 
+use crate::clock::BoardClock;
 use crate::energy::{quantile, rep_stats, window_energy_j, window_mean_power_w};
 use crate::runner::{LoadedModel, RunnerError, random_input};
 use crate::sampler::{Sampler, SamplerError, WindowReadings};
 use crate::sim::LoadSignal;
-use crate::sim::power_model::process_cpu_time;
 use crate::system::{THROTTLE_ABSENT, temperature_c, throttled_flags};
 
 /// Longest window or wait a request may ask for, milliseconds.
@@ -55,7 +60,7 @@ pub enum MeasureError {
 pub struct MeasureContext<'a> {
     /// Reads the power sensor.
     pub sampler: &'a mut Sampler,
-    /// Tells the power model (simulated boards) how much memory traffic the runs make.
+    /// Tells the board model (simulated boards) what runs, and how long each run takes there.
     pub load: &'a LoadSignal,
     /// Where the power figures come from.
     pub sensor: SensorKind,
@@ -87,13 +92,25 @@ fn validate(req: &MeasureRequest) -> Result<(), MeasureError> {
 /// Waits until `read_c()` is below `max_c` (or absent), polling every `poll`, at most `wait`.
 /// Returns the last temperature read.
 pub fn thermal_gate(read_c: impl Fn() -> f32, max_c: f32, wait: Duration, poll: Duration) -> f32 {
-    let started = Instant::now();
+    thermal_gate_on(&BoardClock::Real, read_c, max_c, wait, poll)
+}
+
+/// [`thermal_gate`] on `clock`.
+pub fn thermal_gate_on(
+    clock: &BoardClock,
+    read_c: impl Fn() -> f32,
+    max_c: f32,
+    wait: Duration,
+    poll: Duration,
+) -> f32 {
+    let started = clock.now();
     loop {
         let t = read_c();
-        if t.is_nan() || t < max_c || started.elapsed() >= wait {
+        let waited = clock.now().saturating_duration_since(started);
+        if t.is_nan() || t < max_c || waited >= wait {
             return t;
         }
-        std::thread::sleep(poll.min(wait.saturating_sub(started.elapsed())));
+        clock.sleep(poll.min(wait.saturating_sub(waited)));
     }
 }
 
@@ -110,10 +127,11 @@ fn checked(readings: WindowReadings) -> Result<WindowReadings, MeasureError> {
 
 /// Mean power with nothing running for `duration`, and the window's readings.
 fn idle_window(sampler: &mut Sampler, duration: Duration) -> Result<(f64, WindowReadings), MeasureError> {
+    let clock = sampler.clock().clone();
     let window = sampler.open_window()?;
-    let start = Instant::now();
-    std::thread::sleep(duration);
-    let end = Instant::now();
+    let start = clock.now();
+    clock.sleep(duration);
+    let end = clock.now();
     let readings = checked(window.close()?)?;
     Ok((window_mean_power_w(&readings.samples, start, end), readings))
 }
@@ -142,32 +160,36 @@ impl TimedRuns<'_> {
     /// One timed window.
     fn window(&mut self, ctx: &mut MeasureContext<'_>) -> Result<Window, MeasureError> {
         let min_duration = Duration::from_millis(u64::from(self.req.min_duration_ms));
+        let clock = ctx.sampler.clock().clone();
         let window = ctx.sampler.open_window()?;
-        let cpu_start = process_cpu_time();
-        let start = Instant::now();
+        let cpu_start = ctx.load.cpu_time();
+        let start = clock.now();
         let batch = u64::from(self.req.batch_size().unwrap_or(1).max(1));
         let (mut runs, mut inferences) = (0u64, 0u64);
         let mut failure = None;
-        // One clock read per run: each latency is the wall time from the end of the previous run,
-        // so the latencies add up to the window exactly (a preemption counts against its run).
+        // One clock read per run: each latency is the board time from the end of the previous
+        // run, so the latencies add up to the window exactly (a preemption counts against its run).
         let mut last = start;
         loop {
-            if let Err(e) = self.model.run(&self.input) {
-                failure = Some(e);
-                break;
-            }
-            let now = Instant::now();
-            self.latencies_us.push(now.duration_since(last).as_secs_f64() * 1e6);
+            let count = match run_once(self.model, &self.input, ctx.load, &clock) {
+                Ok(count) => u64::from(count),
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            };
+            let now = clock.now();
+            let each_us = now.duration_since(last).as_secs_f64() * 1e6 / count as f64;
+            self.latencies_us.extend(std::iter::repeat_n(each_us, count as usize));
             last = now;
-            ctx.load.record_inference();
-            runs += 1;
-            inferences += batch;
+            runs += count;
+            inferences += count * batch;
             if runs >= u64::from(self.req.min_runs) && now.duration_since(start) >= min_duration {
                 break;
             }
         }
         let end = last;
-        let cpu_s = process_cpu_time().saturating_sub(cpu_start).as_secs_f64();
+        let cpu_s = ctx.load.cpu_time().saturating_sub(cpu_start).as_secs_f64();
         let readings = window.close()?;
         if let Some(e) = failure {
             return Err(e.into());
@@ -197,6 +219,17 @@ impl TimedRuns<'_> {
     }
 }
 
+/// Runs the model once for real, then lets the board clock pass the time the board takes
+/// (nothing on a real board, where the run took its own time). Returns how many runs that was
+/// on the board: 1 on a real board; on a twin, one real run stands for the identical runs of
+/// up to a millisecond of board time ([`LoadSignal::ran`]).
+fn run_once(model: &LoadedModel, input: &TValue, load: &LoadSignal, clock: &BoardClock) -> Result<u32, RunnerError> {
+    model.run(input)?;
+    let ran = load.ran(clock.now());
+    clock.sleep(ran.each * ran.count);
+    Ok(ran.count)
+}
+
 /// Relative 95 % CI half-width of energy per inference, percent.
 fn ci_pct(windows: &[Window]) -> f64 {
     let per_inference: Vec<f64> = windows.iter().map(|w| w.energy_j / w.inferences as f64).collect();
@@ -218,16 +251,17 @@ pub fn measure(
     validate(req)?;
     let input_shape: Vec<usize> = req.input_shape.iter().map(|&d| d as usize).collect();
     let input = random_input(&input_shape, req.input_seed)?;
+    let clock = ctx.sampler.clock().clone();
     let wait = Duration::from_millis(u64::from(req.thermal_wait_ms));
-    let temperature_start_c = thermal_gate(temperature_c, ctx.thermal.max_start_c, wait, Duration::from_millis(500));
+    let poll = Duration::from_millis(500);
+    let temperature_start_c = thermal_gate_on(&clock, temperature_c, ctx.thermal.max_start_c, wait, poll);
     let throttle_start = throttled_flags();
-    ctx.load.set_bytes_per_inference(model.bytes.bytes_per_inference());
+    ctx.load.set_model(&model.facts);
     let idle = Duration::from_millis(u64::from(req.idle_window_ms));
     idle_window(ctx.sampler, SETTLE)?; // sampled and discarded
     let (idle_before_w, _) = idle_window(ctx.sampler, idle)?;
     for _ in 0..req.warmup_runs {
-        model.run(&input)?;
-        ctx.load.record_inference();
+        run_once(model, &input, ctx.load, &clock)?;
     }
     let mut runs = TimedRuns { model, input, req, latencies_us: Vec::new() };
     let (windows, stop_reason) = runs.repetitions(ctx)?;

@@ -5,12 +5,13 @@
 //! failed. The input shape is the one the model declares (a symbolic dimension, usually the
 //! batch, becomes 1) unless the caller gives one.
 //!
-//! DRAM traffic estimate ([`ByteEstimate`]), used by the simulated board's power model: on the
-//! typed (unoptimised) graph, `param_bytes` is the size of every constant tensor (weights,
-//! biases) and `activation_bytes` the size of every non-constant tensor the graph produces,
-//! the input included. One inference is assumed to read every weight once and write every
-//! activation once: `bytes_per_inference = param_bytes + activation_bytes`. Caches are ignored,
-//! so this is an upper-bound-style proxy that grows with model size, not a cache simulation.
+//! Two readings of the graph come with the plan:
+//! - [`ByteEstimate`], on the typed graph: `param_bytes` is the size of every constant tensor
+//!   (weights, biases), `activation_bytes` that of every non-constant tensor the graph
+//!   produces, the input included (the model store counts memory with it);
+//! - [`ModelFacts`], on the optimised graph (the operators tract runs) with weights from the
+//!   decluttered one: per operator, its kind, MACs and bytes, from which a board twin
+//!   ([`crate::sim::twin`]) models time and power.
 
 use std::io::Cursor;
 use std::sync::Arc;
@@ -22,6 +23,8 @@ use tract_onnx::prelude::tract_linalg::multithread::{Executor, set_default_execu
 use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::infer::Factoid;
 
+use crate::sim::twin::ModelFacts;
+
 /// tract version the agent links (pinned in the workspace `Cargo.toml`).
 pub const TRACT_VERSION: &str = "0.23.9";
 
@@ -31,7 +34,7 @@ pub enum RunnerError {
     /// A pipeline stage failed.
     #[error("tract could not {stage} the model: {detail}")]
     Load {
-        /// `parse`, `set the input of`, `type`, `optimise`, `plan`.
+        /// `parse`, `declutter`, `read the operators of`, `optimise`, `plan`, ...
         stage: &'static str,
         /// tract's error chain.
         detail: String,
@@ -53,7 +56,7 @@ fn stage<T>(stage: &'static str, r: TractResult<T>) -> Result<T, RunnerError> {
     r.map_err(|e| RunnerError::Load { stage, detail: format!("{e:#}") })
 }
 
-/// Bytes one inference moves, estimated from the graph (see the module docs).
+/// Bytes of a model's tensors, from the typed graph (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ByteEstimate {
     /// Constant tensors (weights, biases), bytes.
@@ -93,8 +96,10 @@ pub struct LoadedModel {
     pub input_shape: Vec<usize>,
     /// Shape of the first output.
     pub output_shape: Vec<usize>,
-    /// DRAM traffic estimate of one inference.
+    /// Sizes of the model's tensors.
     pub bytes: ByteEstimate,
+    /// Per-operator facts for a board twin.
+    pub facts: ModelFacts,
     /// Time the pipeline took, microseconds.
     pub load_us: u64,
 }
@@ -109,9 +114,8 @@ fn declared_shape(model: &InferenceModel) -> Result<Vec<usize>, RunnerError> {
         .collect())
 }
 
-/// Parses, types, optimises and plans `bytes`, for `input_shape` or the declared one.
-pub fn load_model(bytes: &[u8], input_shape: Option<&[usize]>) -> Result<LoadedModel, RunnerError> {
-    let started = Instant::now();
+/// Parses `bytes` and types it for `input_shape` or the declared one; returns the shape used.
+fn typed_model(bytes: &[u8], input_shape: Option<&[usize]>) -> Result<(TypedModel, Vec<usize>), RunnerError> {
     let model = stage("parse", tract_onnx::onnx().model_for_read(&mut Cursor::new(bytes)))?;
     let shape = match input_shape {
         Some(s) => s.to_vec(),
@@ -120,8 +124,17 @@ pub fn load_model(bytes: &[u8], input_shape: Option<&[usize]>) -> Result<LoadedM
     let shape_err = |e: TractError| RunnerError::InputShape { requested: shape.clone(), detail: format!("{e:#}") };
     let model = model.with_input_fact(0, f32::fact(&shape).into()).map_err(shape_err)?;
     let typed = model.into_typed().map_err(shape_err)?;
+    Ok((typed, shape))
+}
+
+/// Parses, types, optimises and plans `bytes`, for `input_shape` or the declared one.
+pub fn load_model(bytes: &[u8], input_shape: Option<&[usize]>) -> Result<LoadedModel, RunnerError> {
+    let started = Instant::now();
+    let (typed, shape) = typed_model(bytes, input_shape)?;
     let bytes_est = ByteEstimate::of(&typed);
-    let optimised = stage("optimise", typed.into_optimized())?;
+    let decluttered = stage("declutter", typed.into_decluttered())?;
+    let optimised = stage("optimise", decluttered.clone().into_optimized())?;
+    let facts = stage("read the operators of", ModelFacts::of(&decluttered, &optimised))?;
     let output_shape = stage("read the output of", optimised.output_fact(0))?
         .shape
         .as_concrete()
@@ -129,7 +142,15 @@ pub fn load_model(bytes: &[u8], input_shape: Option<&[usize]>) -> Result<LoadedM
         .unwrap_or_default();
     let plan = stage("plan", optimised.into_runnable())?;
     let load_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-    Ok(LoadedModel { plan, input_shape: shape, output_shape, bytes: bytes_est, load_us })
+    Ok(LoadedModel { plan, input_shape: shape, output_shape, bytes: bytes_est, facts, load_us })
+}
+
+/// The operator facts of `bytes` without planning it (the twin's view alone).
+pub fn read_facts(bytes: &[u8], input_shape: Option<&[usize]>) -> Result<ModelFacts, RunnerError> {
+    let (typed, _) = typed_model(bytes, input_shape)?;
+    let decluttered = stage("declutter", typed.into_decluttered())?;
+    let optimised = stage("optimise", decluttered.clone().into_optimized())?;
+    stage("read the operators of", ModelFacts::of(&decluttered, &optimised))
 }
 
 /// A seeded input tensor, uniform in [0, 1).
@@ -169,7 +190,7 @@ impl LoadedModel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_support::{OnnxCnn, build_cnn};
+    use crate::sim::onnx::{OnnxCnn, build_cnn};
 
     #[test]
     fn a_small_cnn_loads_and_runs() {
@@ -180,6 +201,7 @@ mod tests {
         let input = random_input(&model.input_shape, 3).expect("input");
         assert_eq!(model.run(&input).expect("run"), vec![1, 10]);
         assert!(model.bytes.param_bytes > 0 && model.bytes.activation_bytes > 0);
+        assert_eq!(read_facts(&bytes, None).expect("facts"), model.facts);
     }
 
     #[test]

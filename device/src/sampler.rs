@@ -6,13 +6,20 @@
 //! the next slot skips the slots it overran and counts each as a missed deadline.
 //! [`OpenWindow::close`] stops the thread and hands back the readings and the sensor.
 //! The thread never logs, so nothing but the sensor runs beside the timed work.
+//!
+//! Time is the sensor's [`BoardClock`]: the host's clock on a real board, the twin's virtual
+//! clock on the simulated one. While a window is open on a virtual clock, the thread that
+//! opened it is its producer (it runs ahead, publishing the board's activity) and the sampler
+//! thread its observer (it reads only as far as the producer has got); closing the window
+//! stops the sampler at the closing thread's instant, so the readings cover the window exactly
+//! whichever thread the host ran first.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
+use std::sync::{Mutex, PoisonError, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::clock::{BoardClock, Enlistment, Role};
 use crate::sensor::{PowerSample, PowerSensor};
 
 /// Readings of one window.
@@ -44,11 +51,12 @@ impl WindowReadings {
 pub struct Sampler {
     sensor: Option<Box<dyn PowerSensor>>,
     period: Duration,
+    clock: BoardClock,
 }
 
 impl std::fmt::Debug for Sampler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sampler").field("period", &self.period).finish_non_exhaustive()
+        f.debug_struct("Sampler").field("period", &self.period).field("clock", &self.clock).finish_non_exhaustive()
     }
 }
 
@@ -71,7 +79,13 @@ impl Sampler {
         } else {
             Duration::from_secs_f64(1.0 / f64::from(rate_hz))
         };
-        Self { sensor: Some(sensor), period }
+        let clock = sensor.clock();
+        Self { sensor: Some(sensor), period, clock }
+    }
+
+    /// The clock the sensor's readings are stamped on; measurements time their windows on it.
+    pub fn clock(&self) -> &BoardClock {
+        &self.clock
     }
 
     /// Interval between scheduled readings.
@@ -87,16 +101,25 @@ impl Sampler {
     /// Starts sampling; returns once the first reading was attempted.
     pub fn open_window(&mut self) -> Result<OpenWindow<'_>, SamplerError> {
         let sensor = self.sensor.take().ok_or(SamplerError::SensorLost)?;
-        let stop = Arc::new(AtomicBool::new(false));
+        let stop = Arc::new(StopAt::default());
         let (started_tx, started_rx) = mpsc::channel();
-        let period = self.period;
+        let (period, clock) = (self.period, self.clock.clone());
         let thread_stop = Arc::clone(&stop);
-        let handle = std::thread::Builder::new()
+        let member = self.clock.enlist(Role::Producer);
+        let spawned = std::thread::Builder::new()
             .name("sampler".into())
-            .spawn(move || sample_loop(sensor, period, &thread_stop, &started_tx))?;
+            .spawn(move || sample_loop(sensor, period, &clock, &thread_stop, &started_tx));
+        let handle = match spawned {
+            Ok(handle) => handle,
+            Err(error) => {
+                // The sensor went with the closure: it is lost, as when a thread panics.
+                drop(member);
+                return Err(error.into());
+            }
+        };
         // An error here means the thread died; `close` reports the lost sensor.
-        let _ = started_rx.recv();
-        Ok(OpenWindow { sampler: self, stop, handle: Some(handle) })
+        let _ = self.clock.blocking(|| started_rx.recv());
+        Ok(OpenWindow { sampler: self, stop, handle: Some(handle), _member: member })
     }
 }
 
@@ -104,8 +127,10 @@ impl Sampler {
 #[derive(Debug)]
 pub struct OpenWindow<'a> {
     sampler: &'a mut Sampler,
-    stop: Arc<AtomicBool>,
+    stop: Arc<StopAt>,
     handle: Option<JoinHandle<(Box<dyn PowerSensor>, WindowReadings)>>,
+    /// The opening thread's membership of a virtual clock, for the window's length.
+    _member: Option<Enlistment>,
 }
 
 impl OpenWindow<'_> {
@@ -115,9 +140,10 @@ impl OpenWindow<'_> {
     }
 
     fn finish(&mut self) -> Result<WindowReadings, SamplerError> {
-        self.stop.store(true, Ordering::Release);
+        self.stop.set(self.sampler.clock.now());
         let handle = self.handle.take().ok_or(SamplerError::SensorLost)?;
-        let (sensor, readings) = handle.join().map_err(|_| SamplerError::SensorLost)?;
+        let joined = self.sampler.clock.blocking(|| handle.join());
+        let (sensor, readings) = joined.map_err(|_| SamplerError::SensorLost)?;
         self.sampler.sensor = Some(sensor);
         Ok(readings)
     }
@@ -131,14 +157,31 @@ impl Drop for OpenWindow<'_> {
     }
 }
 
+/// The instant a window closes at, once the closing thread set it.
+#[derive(Debug, Default)]
+struct StopAt(Mutex<Option<Instant>>);
+
+impl StopAt {
+    fn set(&self, at: Instant) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(at);
+    }
+
+    /// Whether a reading taken at `now` is the last of the window.
+    fn reached(&self, now: Instant) -> bool {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).is_some_and(|end| now >= end)
+    }
+}
+
 fn sample_loop(
     mut sensor: Box<dyn PowerSensor>,
     period: Duration,
-    stop: &AtomicBool,
+    clock: &BoardClock,
+    stop: &StopAt,
     started: &mpsc::Sender<()>,
 ) -> (Box<dyn PowerSensor>, WindowReadings) {
+    let _member = clock.enlist(Role::Observer);
     let mut out = WindowReadings { samples: Vec::with_capacity(8192), ..WindowReadings::default() };
-    let first = Instant::now();
+    let first = clock.now();
     let mut slot: u64 = 0;
     loop {
         match sensor.read() {
@@ -149,19 +192,20 @@ fn sample_loop(
             }
         }
         if slot == 0 {
+            clock.release_producers();
             let _ = started.send(());
         }
-        if stop.load(Ordering::Acquire) {
+        let now = clock.now();
+        if stop.reached(now) {
             break;
         }
-        let now = Instant::now();
         let due = |k: u64| first + period.saturating_mul(u32::try_from(k).unwrap_or(u32::MAX));
         slot += 1;
         while due(slot) < now {
             out.missed_deadlines += 1;
             slot += 1;
         }
-        std::thread::sleep(due(slot).saturating_duration_since(now));
+        clock.sleep_until(due(slot));
     }
     (sensor, out)
 }

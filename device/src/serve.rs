@@ -63,7 +63,7 @@ impl Agent {
         Self {
             board_name: board_name.to_string(),
             sensor: sensor_info,
-            cpu: cpu_info(runtime.tract_threads.max(1)),
+            cpu: load.describe_cpu(cpu_info(runtime.tract_threads.max(1))),
             sampler: Sampler::new(sensor, rate_hz),
             store: ModelStore::new(runtime.model_cache_bytes),
             load,

@@ -20,6 +20,7 @@ use wattevo_proto::board::SensorSettings;
 use wattevo_proto::{SensorInfo, SensorKind};
 
 use super::{PowerSample, PowerSensor, SensorError};
+use crate::clock::BoardClock;
 use crate::ina219::{AdcMode, BusRange, Calibration, Config, Error, Ina219, Measurement, Pga};
 
 /// Extra wait for a conversion beyond two cycles, for slow userspace I2C (≈ 0.6 ms per transfer
@@ -46,6 +47,10 @@ pub struct Ina219Sensor<I2C> {
     adc: AdcMode,
     /// The last bus voltage read, volts (reported by [`PowerSensor::info`]).
     bus_voltage_v: f64,
+    /// When the last conversion was seen; the next one is due a cycle later.
+    last_seen: Option<Instant>,
+    /// The clock readings are stamped and waited on.
+    clock: BoardClock,
 }
 
 impl Ina219Sensor<I2cdev> {
@@ -66,13 +71,24 @@ impl<I2C: I2c> Ina219Sensor<I2C> {
     /// Programs the chip on `i2c` from `settings` and waits for its first conversion.
     /// `kind` says whether the figures are measured or simulated.
     pub fn new(i2c: I2C, settings: &SensorSettings, kind: SensorKind) -> Result<Self, SensorError> {
+        Self::with_clock(i2c, settings, kind, BoardClock::Real)
+    }
+
+    /// [`new`](Self::new), waiting and stamping on `clock` (the emulated chip's clock).
+    pub fn with_clock(
+        i2c: I2C,
+        settings: &SensorSettings,
+        kind: SensorKind,
+        clock: BoardClock,
+    ) -> Result<Self, SensorError> {
         let (config, adc) = config_from_settings(settings)?;
         let calibration = Calibration::from_settings(settings.shunt_ohms, settings.max_current_a)
             .map_err(|error| SensorError::Config(format!("INA219 calibration: {error}")))?;
         let mut driver = Ina219::new(i2c, settings.i2c_address);
         driver.init(config, calibration).map_err(|error| sensor_error(error, settings))?;
+        let settings = settings.clone();
         let mut sensor =
-            Self { driver, kind, settings: settings.clone(), config, calibration, adc, bus_voltage_v: 0.0 };
+            Self { driver, kind, settings, config, calibration, adc, bus_voltage_v: 0.0, last_seen: None, clock };
         sensor.read_detailed()?;
         Ok(sensor)
     }
@@ -106,16 +122,22 @@ impl<I2C: I2c> Ina219Sensor<I2C> {
         &mut self.driver
     }
 
-    /// Polls CNVR until a conversion completes, at most two cycles plus [`WAIT_MARGIN`].
+    /// Polls CNVR until a conversion completes, at most two cycles plus [`WAIT_MARGIN`]. The
+    /// first poll waits until a cycle after the last conversion seen: one I2C read per
+    /// conversion instead of a dozen.
     fn wait_measurement(&mut self) -> Result<(Measurement, Instant), SensorError> {
         let cycle = self.config.cycle_time();
-        let started = Instant::now();
+        let started = self.clock.now();
         let limit = cycle * 2 + WAIT_MARGIN;
         let pause = (cycle / 16).clamp(Duration::from_micros(10), Duration::from_millis(2));
+        if let Some(seen) = self.last_seen {
+            self.clock.sleep_until(seen + cycle);
+        }
         loop {
             let polled = self.driver.poll_measurement().map_err(|error| sensor_error(error, &self.settings))?;
-            let now = Instant::now();
+            let now = self.clock.now();
             if let Some(measurement) = polled {
+                self.last_seen = Some(now);
                 return Ok((measurement, now));
             }
             if now.duration_since(started) > limit {
@@ -127,7 +149,7 @@ impl<I2C: I2c> Ina219Sensor<I2C> {
                     cycle.as_micros()
                 )));
             }
-            std::thread::sleep(pause);
+            self.clock.sleep(pause);
         }
     }
 }
@@ -140,6 +162,10 @@ impl<I2C: I2c + Send> PowerSensor for Ina219Sensor<I2C> {
     /// One conversion cycle: the shunt then the bus conversion.
     fn conversion_time(&self) -> Duration {
         self.config.cycle_time()
+    }
+
+    fn clock(&self) -> BoardClock {
+        self.clock.clone()
     }
 
     fn info(&self) -> SensorInfo {

@@ -13,10 +13,12 @@ use std::time::{Duration, Instant};
 
 use wattevo_proto::SensorInfo;
 
+use crate::clock::BoardClock;
+
 /// One reading of the supply.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PowerSample {
-    /// When the reading was taken (monotonic clock).
+    /// When the reading was taken (on the sensor's [`PowerSensor::clock`]).
     pub at: Instant,
     /// Bus (supply) voltage, volts.
     pub bus_voltage_v: f64,
@@ -51,4 +53,9 @@ pub trait PowerSensor: Send {
     fn conversion_time(&self) -> Duration;
     /// What the sensor is and how it is calibrated, for the handshake.
     fn info(&self) -> SensorInfo;
+    /// The clock its readings are stamped on (and the sampler schedules on): the host's
+    /// monotonic clock, unless the sensor belongs to a board twin.
+    fn clock(&self) -> BoardClock {
+        BoardClock::Real
+    }
 }

@@ -3,11 +3,12 @@
 //! Its figures are simulated and it says so ([`SensorKind::PowerModel`]). The simulated board
 //! never uses it: it reads the same model through the emulated INA219 and the real driver.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use wattevo_proto::{SensorInfo, SensorKind};
 
 use super::{AnalogueSource, PowerModel};
+use crate::clock::BoardClock;
 use crate::sensor::{PowerSample, PowerSensor, SensorError};
 
 /// A [`PowerSensor`] reading a [`PowerModel`] directly (simulated figures).
@@ -15,21 +16,29 @@ use crate::sensor::{PowerSample, PowerSensor, SensorError};
 pub struct ModelSensor {
     model: PowerModel,
     conversion_time: Duration,
+    clock: BoardClock,
 }
 
 impl ModelSensor {
-    /// Reads `model` at most once per `conversion_time`.
+    /// Reads `model` at most once per `conversion_time`, on the host's clock.
     pub fn new(model: PowerModel, conversion_time: Duration) -> Self {
-        Self { model, conversion_time }
+        Self::on(model, conversion_time, BoardClock::Real)
+    }
+
+    /// Reads `model` on `clock`.
+    pub fn on(model: PowerModel, conversion_time: Duration, clock: BoardClock) -> Self {
+        Self { model, conversion_time, clock }
     }
 }
 
 impl PowerSensor for ModelSensor {
+    /// The mean over the conversion time that ends now, as a converter would see it.
     fn read(&mut self) -> Result<PowerSample, SensorError> {
-        let at = Instant::now();
-        let analogue = self.model.sample(at);
+        let end = self.clock.now();
+        let start = end.checked_sub(self.conversion_time).unwrap_or(end);
+        let analogue = self.model.mean_over(start, end.duration_since(start), 1);
         Ok(PowerSample {
-            at,
+            at: start + end.duration_since(start) / 2,
             bus_voltage_v: analogue.bus_voltage_v,
             current_a: analogue.current_a,
             power_w: analogue.bus_voltage_v * analogue.current_a,
@@ -38,6 +47,10 @@ impl PowerSensor for ModelSensor {
 
     fn conversion_time(&self) -> Duration {
         self.conversion_time
+    }
+
+    fn clock(&self) -> BoardClock {
+        self.clock.clone()
     }
 
     fn info(&self) -> SensorInfo {

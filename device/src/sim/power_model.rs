@@ -1,95 +1,30 @@
-//! The board power model: what the simulated board's supply draws, as a function of load.
+//! The board power model: what the simulated board's supply draws over time.
 //!
-//! `P = idle_w + core_w × busy_cores + dram_nj_per_byte × bytes_moved_per_s × 1e-9 + noise`,
-//! delivered as an [`AnalogueSample`] (`current = P / supply_v` at `supply_v`). `busy_cores` is
-//! the agent process's own measured CPU utilisation over a short sliding window (process CPU
-//! time from `CLOCK_PROCESS_CPUTIME_ID`); `bytes_moved_per_s` comes from the [`LoadSignal`] the
-//! runner updates after every inference. The noise is Gaussian, seeded (ChaCha8), so a test
-//! sees the same noise sequence every time. Every figure this model produces is simulated.
-//!
-//! The simulated board reads it through the emulated INA219 (the real driver and sampler);
-//! tests may read it directly with [`ModelSensor`](super::ModelSensor) (no chip).
+//! `P(t) = idle_w + core_w × fixed_cores + dynamic(t) + noise`, delivered as an
+//! [`AnalogueSample`] (`current = P / supply_v` at `supply_v`). `dynamic(t)` is the board
+//! twin's power above idle for the inferences the agent ran, read from the [`LoadSignal`]
+//! timeline on the board clock; `fixed_cores` is zero except in tests ([`CpuLoad::Fixed`]).
+//! The emulated INA219 asks for the mean over each conversion ([`AnalogueSource::mean_over`]),
+//! which the model integrates exactly, so a converter never aliases against the inference
+//! rhythm. The noise is Gaussian, seeded (ChaCha8), one draw per conversion with the standard
+//! deviation of `noise_w` over √samples. Every figure this model produces is simulated.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use wattevo_proto::PowerModelSettings;
 
-use super::{AnalogueSample, AnalogueSource};
+use super::{AnalogueSample, AnalogueSource, LoadSignal};
 
-/// Shortest interval over which utilisation and memory traffic are re-estimated.
-const WINDOW: Duration = Duration::from_millis(10);
-
-/// Load figures the runner publishes for the power model (lock-free).
-#[derive(Debug, Default)]
-pub struct LoadSignal {
-    inferences: AtomicU64,
-    bytes_per_inference: AtomicU64,
-}
-
-impl LoadSignal {
-    /// A signal with no inference recorded.
-    pub fn new() -> Arc<Self> {
-        Arc::new(Self::default())
-    }
-
-    /// Declares the DRAM bytes one inference of the current model moves.
-    pub fn set_bytes_per_inference(&self, bytes: u64) {
-        self.bytes_per_inference.store(bytes, Ordering::Relaxed);
-    }
-
-    /// Counts one completed inference.
-    pub fn record_inference(&self) {
-        self.inferences.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Total bytes moved so far (inferences × bytes per inference of the current model).
-    fn bytes_moved(&self) -> u64 {
-        let runs = self.inferences.load(Ordering::Relaxed);
-        runs.saturating_mul(self.bytes_per_inference.load(Ordering::Relaxed))
-    }
-}
-
-/// Most memory traffic the model charges, bytes per second: about what a Raspberry Pi 4's
-/// LPDDR4 sustains. The byte estimate counts every weight and activation as DRAM traffic, and
-/// a fast host runs small models many times faster than a Pi, so without a cap the DRAM term
-/// alone could exceed a real board's whole power budget.
-pub const DRAM_BYTES_PER_S_MAX: f64 = 4e9;
-
-/// Where the CPU utilisation comes from.
+/// Busy cores besides what the twin models.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum CpuLoad {
-    /// The agent process's measured CPU time, minus that of the thread reading the sensor: the
-    /// sampler is the measuring apparatus, not load on the board, so a board doing nothing
-    /// reads its profile's idle power.
-    Process,
-    /// A fixed number of busy cores (tests).
+    /// None: only the twin's trace (the simulated board).
+    Trace,
+    /// A fixed number of busy cores on top of the trace (tests).
     Fixed(f64),
-}
-
-/// Process CPU time consumed so far; zero if the clock is unavailable.
-pub fn process_cpu_time() -> Duration {
-    use nix::time::{ClockId, clock_gettime};
-    clock_gettime(ClockId::CLOCK_PROCESS_CPUTIME_ID).map(Duration::from).unwrap_or_default()
-}
-
-/// CPU time of the calling thread (the sampler's, when the sensor reads the model).
-pub fn thread_cpu_time() -> Duration {
-    use nix::time::{ClockId, clock_gettime};
-    clock_gettime(ClockId::CLOCK_THREAD_CPUTIME_ID).map(Duration::from).unwrap_or_default()
-}
-
-/// A checkpoint of the counters the rates are computed from.
-#[derive(Debug, Clone, Copy)]
-struct Checkpoint {
-    at: Instant,
-    /// The thread that read the counters (the CPU subtracted is that thread's).
-    thread: std::thread::ThreadId,
-    cpu: Duration,
-    bytes: u64,
 }
 
 /// The board power model, an [`AnalogueSource`].
@@ -99,25 +34,18 @@ pub struct PowerModel {
     load: Arc<LoadSignal>,
     cpu_load: CpuLoad,
     rng: ChaCha8Rng,
-    last: Option<Checkpoint>,
-    busy_cores: f64,
-    bytes_per_s: f64,
 }
 
 impl PowerModel {
-    /// A model driven by the process's CPU time and `load`.
+    /// A model driven by the twin's trace in `load`.
     pub fn new(settings: PowerModelSettings, load: Arc<LoadSignal>) -> Self {
-        Self::with_cpu_load(settings, load, CpuLoad::Process)
+        Self::with_cpu_load(settings, load, CpuLoad::Trace)
     }
 
-    /// A model with an explicit CPU utilisation source.
+    /// A model with extra fixed load (tests).
     pub fn with_cpu_load(settings: PowerModelSettings, load: Arc<LoadSignal>, cpu_load: CpuLoad) -> Self {
         let rng = ChaCha8Rng::seed_from_u64(settings.seed);
-        let busy_cores = match cpu_load {
-            CpuLoad::Process => 0.0,
-            CpuLoad::Fixed(cores) => cores,
-        };
-        Self { settings, load, cpu_load, rng, last: None, busy_cores, bytes_per_s: 0.0 }
+        Self { settings, load, cpu_load, rng }
     }
 
     /// The settings the model was built from.
@@ -125,35 +53,23 @@ impl PowerModel {
         &self.settings
     }
 
-    /// Noise-free power at the current load estimate, watts.
-    pub fn mean_power_w(&self) -> f64 {
-        let s = &self.settings;
-        s.idle_w + s.core_w * self.busy_cores + s.dram_nj_per_byte * self.bytes_per_s * 1e-9
-    }
-
-    /// Re-estimates busy cores and bytes per second once a window has passed.
-    fn update_rates(&mut self, at: Instant) {
-        let cpu = match self.cpu_load {
-            CpuLoad::Process => process_cpu_time().saturating_sub(thread_cpu_time()),
-            CpuLoad::Fixed(_) => Duration::ZERO,
-        };
-        let now = Checkpoint { at, thread: std::thread::current().id(), cpu, bytes: self.load.bytes_moved() };
-        let Some(last) = self.last.filter(|last| last.thread == now.thread) else {
-            // First reading, or a new sampler thread (one per window): its CPU time cannot be
-            // subtracted from the last checkpoint's, so the rates restart from here.
-            self.last = Some(now);
-            return;
-        };
-        let dt_s = at.saturating_duration_since(last.at).as_secs_f64();
-        if dt_s < WINDOW.as_secs_f64() {
-            return;
-        }
-        self.busy_cores = match self.cpu_load {
-            CpuLoad::Process => now.cpu.saturating_sub(last.cpu).as_secs_f64() / dt_s,
+    /// Noise-free power with nothing but the fixed load, watts.
+    fn base_power_w(&self) -> f64 {
+        let fixed = match self.cpu_load {
+            CpuLoad::Trace => 0.0,
             CpuLoad::Fixed(cores) => cores,
         };
-        self.bytes_per_s = (now.bytes.saturating_sub(last.bytes) as f64 / dt_s).min(DRAM_BYTES_PER_S_MAX);
-        self.last = Some(now);
+        self.settings.idle_w + self.settings.core_w * fixed
+    }
+
+    /// Noise-free mean power over `[from, from + span]` (the instant itself when `span` is 0).
+    pub fn mean_power_w(&self, from: Instant, span: Duration) -> f64 {
+        let dynamic_w = if span.is_zero() {
+            self.load.dynamic_power_w(from)
+        } else {
+            self.load.dynamic_energy_j(from, from + span) / span.as_secs_f64()
+        };
+        self.base_power_w() + dynamic_w
     }
 
     /// One standard normal deviate (Box–Muller).
@@ -162,78 +78,89 @@ impl PowerModel {
         let u2: f64 = self.rng.random::<f64>();
         (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
     }
-}
 
-impl AnalogueSource for PowerModel {
-    fn sample(&mut self, at: Instant) -> AnalogueSample {
-        self.update_rates(at);
-        let noise_w = self.settings.noise_w * self.gaussian();
-        let power_w = (self.mean_power_w() + noise_w).max(0.0);
+    fn supply(&mut self, mean_w: f64, samples: u32) -> AnalogueSample {
+        let noise_w = self.settings.noise_w * self.gaussian() / f64::from(samples.max(1)).sqrt();
+        let power_w = (mean_w + noise_w).max(0.0);
         let supply_v = self.settings.supply_v;
         let current_a = if supply_v > 0.0 { power_w / supply_v } else { 0.0 };
         AnalogueSample { bus_voltage_v: supply_v, current_a }
     }
 }
 
+impl AnalogueSource for PowerModel {
+    fn sample(&mut self, at: Instant) -> AnalogueSample {
+        let mean_w = self.mean_power_w(at, Duration::ZERO);
+        self.supply(mean_w, 1)
+    }
+
+    fn mean_over(&mut self, from: Instant, span: Duration, samples: u32) -> AnalogueSample {
+        let mean_w = self.mean_power_w(from, span);
+        self.supply(mean_w, samples)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::load::REPLAY;
+    use crate::sim::twin::tests::{pi4_twin, small_cnn_facts};
 
     fn settings(noise_w: f64) -> PowerModelSettings {
         PowerModelSettings { supply_v: 5.0, idle_w: 2.7, core_w: 0.9, dram_nj_per_byte: 0.5, noise_w, seed: 7 }
     }
 
-    fn mean_power(model: &mut PowerModel, start: Instant, n: u32) -> f64 {
-        let mut sum_w = 0.0;
-        for k in 0..n {
-            let at = start + Duration::from_millis(u64::from(k) * 11);
-            let s = model.sample(at);
-            sum_w += s.bus_voltage_v * s.current_a;
-        }
-        sum_w / f64::from(n)
+    fn power(s: AnalogueSample) -> f64 {
+        s.bus_voltage_v * s.current_a
     }
 
     #[test]
     fn idle_power_without_load_is_the_profile_idle() {
-        let mut model = PowerModel::with_cpu_load(settings(0.0), LoadSignal::new(), CpuLoad::Fixed(0.0));
-        let p = mean_power(&mut model, Instant::now(), 50);
-        assert!((p - 2.7).abs() < 1e-12, "idle {p}");
+        let mut model = PowerModel::new(settings(0.0), LoadSignal::new());
+        let start = Instant::now();
+        for k in 0..50 {
+            let p = power(model.sample(start + Duration::from_millis(k * 11)));
+            assert!((p - 2.7).abs() < 1e-12, "idle {p}");
+        }
     }
 
     #[test]
-    fn busy_cores_and_memory_traffic_add_power() {
-        let load = LoadSignal::new();
-        load.set_bytes_per_inference(1_000_000);
-        let mut model = PowerModel::with_cpu_load(settings(0.0), Arc::clone(&load), CpuLoad::Fixed(2.0));
+    fn fixed_cores_add_their_power() {
+        let mut model = PowerModel::with_cpu_load(settings(0.0), LoadSignal::new(), CpuLoad::Fixed(2.0));
+        let p = power(model.mean_over(Instant::now(), Duration::from_micros(532), 1));
+        assert!((p - (2.7 + 2.0 * 0.9)).abs() < 1e-12, "power {p}");
+    }
+
+    #[test]
+    fn an_inference_draws_the_twins_power_for_its_modelled_time() {
+        let load = LoadSignal::with_twin(pi4_twin(1));
+        let facts = small_cnn_facts();
+        load.set_model(&facts);
+        let mut model = PowerModel::new(settings(0.0), Arc::clone(&load));
         let start = Instant::now();
-        model.sample(start);
-        for _ in 0..60 {
-            load.record_inference();
-        }
-        // 60 inferences × 1 MB in 20 ms = 3 GB/s → 0.5 nJ/B × 3e9 B/s = 1.5 W.
-        let s = model.sample(start + Duration::from_millis(20));
-        let p = s.bus_voltage_v * s.current_a;
-        let expected = 2.7 + 0.9 * 2.0 + 1.5;
-        assert!((p - expected).abs() < 1e-9, "power {p}, expected {expected}");
-        // 100 more in the next 20 ms would be 5 GB/s: capped at what a Pi's DRAM sustains.
-        for _ in 0..100 {
-            load.record_inference();
-        }
-        let s = model.sample(start + Duration::from_millis(40));
-        let capped = 2.7 + 0.9 * 2.0 + 0.5 * DRAM_BYTES_PER_S_MAX * 1e-9;
-        assert!(
-            (s.bus_voltage_v * s.current_a - capped).abs() < 1e-9,
-            "capped power {}",
-            s.bus_voltage_v * s.current_a
-        );
+        let ran = load.ran(start);
+        let expected = load.twin().expect("twin").totals(&facts);
+        assert_eq!(ran.each, Duration::from_secs_f64(expected.latency_s));
+        // A short model: one real run stands for a millisecond of identical runs.
+        assert!(ran.each * ran.count <= REPLAY && ran.each * (ran.count + 1) > REPLAY, "{ran:?}");
+        let busy = ran.each * ran.count;
+        // The mean over exactly the inference is the twin's mean power (up to the nanosecond
+        // the board clock rounds the inference to); after it, idle.
+        let p = power(model.mean_over(start, busy, 1));
+        assert!((p - expected.power_w()).abs() < 1e-4 * p, "{p} vs {}", expected.power_w());
+        let after = power(model.mean_over(start + busy, busy, 1));
+        assert!((after - 2.7).abs() < 1e-12, "after {after}");
+        // Half a window over the inference's end: half its energy above idle.
+        let half = model.mean_power_w(start + busy / 2, busy) - 2.7;
+        assert!(half > 0.0 && half < expected.power_w() - 2.7, "{half}");
     }
 
     #[test]
     fn noise_is_seeded_and_has_the_configured_spread() {
         let run = || {
-            let mut m = PowerModel::with_cpu_load(settings(0.1), LoadSignal::new(), CpuLoad::Fixed(0.0));
+            let mut m = PowerModel::new(settings(0.1), LoadSignal::new());
             let start = Instant::now();
-            (0..4000).map(|k| m.sample(start + Duration::from_micros(k * 500)).current_a * 5.0).collect::<Vec<_>>()
+            (0..4000).map(|k| power(m.sample(start + Duration::from_micros(k * 500)))).collect::<Vec<_>>()
         };
         let a = run();
         assert_eq!(a, run(), "same seed, same noise");
@@ -241,24 +168,5 @@ mod tests {
         let var = a.iter().map(|p| (p - mean).powi(2)).sum::<f64>() / (a.len() - 1) as f64;
         assert!((mean - 2.7).abs() < 0.01, "mean {mean}");
         assert!((var.sqrt() - 0.1).abs() < 0.01, "std {}", var.sqrt());
-    }
-
-    #[test]
-    fn process_load_is_seen_by_the_model() {
-        let mut model = PowerModel::new(settings(0.0), LoadSignal::new());
-        let start = Instant::now();
-        model.sample(start);
-        // The load runs on another thread: the sampling thread's own CPU is not board load.
-        let worker = std::thread::spawn(move || {
-            let mut x = 0u64;
-            while start.elapsed() < Duration::from_millis(60) {
-                x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
-            }
-        });
-        let _ = worker.join();
-        let s = model.sample(Instant::now());
-        let busy = (s.current_a * 5.0 - 2.7) / 0.9;
-        // Other processes may share the 2 cores: demand only a clearly non-zero share.
-        assert!(busy > 0.1 && busy < 2.5, "busy cores {busy}");
     }
 }

@@ -93,8 +93,8 @@ pub fn apply_math(results: Results, calibration: u16) -> Results {
     }
 }
 
-/// The mean of one quantity over `[from, from + span]`: one sample at the middle, or for
-/// averaging modes up to [`MAX_SOURCE_SAMPLES`] evenly spaced samples.
+/// The mean of one quantity over `[from, from + span]`: the source's mean as an ADC taking
+/// one sample, or for averaging modes up to [`MAX_SOURCE_SAMPLES`], sees it.
 fn mean<S: AnalogueSource>(
     source: &mut S,
     from: Instant,
@@ -103,9 +103,7 @@ fn mean<S: AnalogueSource>(
     quantity: impl Fn(&AnalogueSample) -> f64,
 ) -> f64 {
     let samples = adc.samples().clamp(1, MAX_SOURCE_SAMPLES);
-    let step = span / samples;
-    let total: f64 = (0..samples).map(|i| quantity(&source.sample(from + step * i + step / 2))).sum();
-    total / f64::from(samples)
+    quantity(&source.mean_over(from, span, samples))
 }
 
 #[cfg(test)]
