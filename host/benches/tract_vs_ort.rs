@@ -90,8 +90,8 @@ fn main() {
     for (seed, (name, layers)) in networks().into_iter().enumerate() {
         let spec = NetSpec::build(MNIST, 10, &layers, None, SpecLimits::default()).expect("valid benchmark network");
         device.seed(seed as u64);
-        let weights = Model::new(&spec, &device).weights().expect("weights");
-        let model = onnx::export_network(&spec, &weights, ExportOptions::default()).expect("export");
+        let net = Model::new(&spec, &device).trained().expect("weights");
+        let model = onnx::export_network(&net, ExportOptions::default()).expect("export");
         let bytes = onnx::encode(&model);
         std::fs::write(dir.join(format!("{name}.onnx")), &bytes).expect("write model");
         tract.push((name, spec.macs(), tract_median_us(&bytes)));

@@ -43,17 +43,17 @@ fn write_case(dir: &Path, name: &str, model: &ModelProto, rng: &mut ChaCha8Rng) 
 fn export_all(spec: &NetSpec, seed: u64, dir: &Path, written: &mut usize) {
     let device = cpu_device();
     device.seed(seed);
-    let weights = Model::new(spec, &device).weights().expect("weights");
+    let net = Model::new(spec, &device).trained().expect("weights");
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let options = ExportOptions { batch: 1 + (seed as usize % 3) };
     for which in [Partition::Full, Partition::Early] {
-        if let Ok(model) = onnx::export_partition(spec, &weights, which, options) {
+        if let Some(model) = net.partition(which).and_then(|part| onnx::export_network(&part, options).ok()) {
             write_case(dir, &format!("genome{seed}_p{}", which.index()), &model, &mut rng);
             *written += 1;
         }
     }
     if spec.layers.len() >= 2 && seed.is_multiple_of(4) {
-        let module = onnx::export_layer_range(spec, &weights, 1..spec.layers.len(), options).expect("module");
+        let module = onnx::export_layer_range(&net, 1..spec.layers.len(), options).expect("module");
         write_case(dir, &format!("genome{seed}_module"), &module, &mut rng);
         *written += 1;
     }

@@ -18,7 +18,9 @@ use clap::{Parser, Subcommand};
 pub mod boards;
 pub mod data;
 pub mod evolve;
+pub mod named;
 pub mod profile;
+pub mod progress;
 pub mod sample;
 pub mod train;
 
@@ -77,7 +79,7 @@ pub fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             eprintln!("error: {err:#}");
-            ExitCode::from(EXIT_FAILURE)
+            ExitCode::from(if is_protocol_mismatch(&err) { EXIT_PROTOCOL } else { EXIT_FAILURE })
         }
     }
 }
@@ -105,6 +107,17 @@ fn init_logging(verbose: u8, quiet: bool) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let _ =
         tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}
+
+/// Whether the failure comes from a board that speaks another protocol version, however deep in
+/// the chain of causes (a run's evaluator keeps the board's typed error as its source).
+fn is_protocol_mismatch(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause.downcast_ref::<crate::board::BoardError>().is_some_and(crate::board::BoardError::is_protocol_mismatch)
+            || cause
+                .downcast_ref::<crate::board::ClientError>()
+                .is_some_and(crate::board::ClientError::is_protocol_mismatch)
+    })
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

@@ -124,9 +124,29 @@ pub struct EvalRequest<'a> {
 
 /// A failure that stops the run (the board is gone, the disk is full); the run can be resumed
 /// from its last checkpoint. Invalid networks are not errors: they are [`Evaluation::invalid`].
+///
+/// The typed cause (a board error, an I/O error) is kept as the error's source, so a caller can
+/// tell, say, a protocol-version mismatch from a dead board and act on it.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct EvalError(pub String);
+#[error("{message}")]
+pub struct EvalError {
+    message: String,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl EvalError {
+    /// A failure described by `message` alone.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self { message: message.into(), source: None }
+    }
+
+    /// A failure of `context` caused by `source` (displayed as the error's source, not repeated
+    /// in its message).
+    pub fn caused_by(context: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self { message: context.into(), source: Some(Box::new(source)) }
+    }
+}
 
 /// Trains, exports and measures candidates.
 pub trait Evaluator {

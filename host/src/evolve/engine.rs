@@ -5,7 +5,7 @@
 //! offspring continue from the parent's weights with one more default budget. Selection takes
 //! the fittest, with Fast-DENSER's rules for parents that were given a longer budget
 //! ([`Engine::select`]). Every evaluation is appended to `log.jsonl`; the state is checkpointed
-//! after every generation ([`crate::evolve::state`]).
+//! after every generation ([`crate::evolve::checkpoint`]).
 
 use std::path::{Path, PathBuf};
 
@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::evolve::archive::ArchivedModule;
 use crate::evolve::candidate::{Candidate, EvalError, EvalRequest, Evaluator, Origin};
+use crate::evolve::checkpoint::{self, EvolutionState};
 use crate::evolve::mutation::{MutationRates, mutate};
 use crate::evolve::runlog::RunLog;
-use crate::evolve::state::{self, EvolutionState};
 use crate::genome::{Individual, SearchSpace};
 
 /// The search's settings.
@@ -67,7 +67,9 @@ pub enum Progress<'a> {
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     /// An evaluation failed for a reason other than an invalid network.
-    #[error("generation {generation}, candidate {id}: {source}; resume with `wattevo resume {run_dir}`")]
+    #[error(
+        "generation {generation}, candidate {id} could not be evaluated; the run in {run_dir} can be resumed from its last checkpoint"
+    )]
     Evaluation {
         /// Generation.
         generation: usize,
@@ -83,7 +85,7 @@ pub enum EngineError {
     Genome(#[from] crate::genome::GenomeError),
     /// Checkpoint I/O.
     #[error(transparent)]
-    Checkpoint(#[from] state::CheckpointError),
+    Checkpoint(#[from] checkpoint::CheckpointError),
     /// Log I/O.
     #[error("run log: {0}")]
     Log(#[from] std::io::Error),
@@ -121,9 +123,9 @@ impl<'s, E: Evaluator> Engine<'s, E> {
         evaluator: E,
         run_dir: &Path,
     ) -> Result<Self, EngineError> {
-        let state = match state::load(run_dir) {
+        let state = match checkpoint::load(run_dir) {
             Ok(state) => state,
-            Err(state::CheckpointError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Err(checkpoint::CheckpointError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
                 EvolutionState::new(config.seed)
             }
             Err(err) => return Err(err.into()),
@@ -170,7 +172,7 @@ impl<'s, E: Evaluator> Engine<'s, E> {
         self.state.generation += 1;
         self.evaluator.checkpoint().map_err(|source| self.eval_error(generation, u64::MAX, source))?;
         self.state.log_bytes = self.log.bytes();
-        state::save(&self.run_dir, &self.state)?;
+        checkpoint::save(&self.run_dir, &self.state)?;
         if let Some(parent) = &self.state.parent {
             progress(Progress::GenerationDone { generation, parent });
         }

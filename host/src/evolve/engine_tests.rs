@@ -24,7 +24,7 @@ fn hash01(text: &str) -> f64 {
 impl Evaluator for Scripted {
     fn evaluate(&mut self, request: EvalRequest<'_>) -> Result<Evaluation, EvalError> {
         if self.fail_at == Some(self.done) {
-            return Err(EvalError("board disappeared".into()));
+            return Err(EvalError::new("board disappeared"));
         }
         self.done += 1;
         let ind = &request.candidate.individual;
@@ -73,7 +73,7 @@ fn a_killed_run_resumes_to_the_same_result() {
     // Dies in the middle of generation 3 (5 evaluations a generation, plus retrains).
     let mut engine = Engine::new(&space, config(), scripted(Some(17)), cut.path()).expect("engine");
     let err = engine.run(&mut |_| {}).expect_err("injected failure");
-    assert!(err.to_string().contains("wattevo resume"), "{err}");
+    assert!(err.to_string().contains("can be resumed"), "{err}");
     let stopped_at = engine.state().generation;
     assert!(stopped_at > 0 && stopped_at < 6);
     drop(engine);

@@ -24,6 +24,7 @@ pub mod config;
 pub mod init;
 pub mod learning;
 pub mod mapping;
+pub mod network;
 pub mod ops;
 #[cfg(test)]
 mod tests;

@@ -18,7 +18,7 @@ use crate::evolve::fitness::{FitnessFunction, Preset};
 use crate::evolve::mutation::MutationRates;
 
 /// Which genome configuration (search space) to evolve in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SpacePreset {
     /// `small.grammar`, sized for a 2-core CPU.
@@ -28,6 +28,16 @@ pub enum SpacePreset {
     /// The paper's space without model partition (the DENSER baseline).
     Denser,
 }
+
+impl crate::named::Named for SpacePreset {
+    const KIND: &'static str = "search space";
+    const VALUES: &'static [(Self, &'static str, &'static str)] = &[
+        (Self::Small, "small", "small.grammar, sized for a 2-core CPU"),
+        (Self::Paper, "paper", "the paper's energize.grammar and module sizes"),
+        (Self::Denser, "denser", "the paper's space without model partition (the DENSER baseline)"),
+    ];
+}
+crate::named::named_enum_text!(SpacePreset);
 
 /// A whole run's settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

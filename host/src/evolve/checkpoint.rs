@@ -8,7 +8,7 @@
 //! measurements.
 
 use std::fs;
-use std::io::Write;
+
 use std::path::{Path, PathBuf};
 
 use rand::SeedableRng;
@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::evolve::archive::ModuleArchive;
 use crate::evolve::candidate::Candidate;
+use crate::files::write_atomic;
 use crate::genome::Module;
 
 /// Counters for the final summary.
@@ -119,15 +120,6 @@ pub fn load(run_dir: &Path) -> Result<EvolutionState, CheckpointError> {
     let path = checkpoint_dir(run_dir).join("latest.json");
     let text = fs::read(&path).map_err(|source| CheckpointError::Io { path: path.clone(), source })?;
     serde_json::from_slice(&text).map_err(|source| CheckpointError::Format { path, source })
-}
-
-/// Writes through a temporary file in the same directory, synced, then renamed over `path`.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    let mut file = fs::File::create(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    fs::rename(&tmp, path)
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::netspec::{LayerNode, LayerSpec, NetSpec, Partition};
+use super::{LayerNode, LayerSpec, NetSpec};
 
 /// Weights of a dense layer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -148,19 +148,6 @@ impl NetWeights {
             (None, None) => Ok(()),
             _ => Err(mismatch("extra head", "present in only one of the network and the weights")),
         }
-    }
-
-    /// The weights of one partition, aligned with `spec.partition(which)`. `None` when `Early`
-    /// is asked of a network without a partition point.
-    pub fn partition(&self, spec: &NetSpec, which: Partition) -> Option<NetWeights> {
-        let (layers, output) = match which {
-            Partition::Full => (self.layers.clone(), self.output.clone()),
-            Partition::Early => {
-                let k = spec.partition_point?;
-                (self.layers.get(..=k)?.to_vec(), self.extra_head.clone()?)
-            }
-        };
-        Some(NetWeights { layers, output, extra_head: None })
     }
 
     /// Untrained weights for `spec`, drawn from `seed` alone (no global RNG, so the same seed

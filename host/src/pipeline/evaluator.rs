@@ -12,16 +12,17 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::board::{BoardSession, MeasureOverrides, OpenOptions};
-use crate::data::{DataSplits, Dataset};
-use crate::evolve::cache::MeasurementCache;
+use crate::data::DataSplits;
 use crate::evolve::candidate::{EvalError, EvalRequest, Evaluation, Evaluator, ModuleCost};
 use crate::evolve::fitness::{FitnessFunction, Metrics};
 use crate::genome::SearchSpace;
-use crate::netspec::{NetSpec, Partition};
-use crate::nn::train::{LossKind, Samples, TrainOptions, Trainer};
-use crate::nn::{Model, training_device};
-use crate::onnx::{ExportOptions, TractRunner, architecture_hash, encode, export_layer_range, export_partition};
+use crate::netspec::{NetSpec, TrainedNet};
+use crate::nn::train::LossKind;
 use wattevo_proto::Measurement;
+
+use super::cache::MeasurementCache;
+use super::export::{export_module, export_partitions};
+use super::train::{Budget, TrainJob, train};
 
 /// Told the phase of the candidate being evaluated.
 pub type PhaseCallback<'a> = Box<dyn FnMut(&str) + 'a>;
@@ -78,7 +79,8 @@ impl<'a> PipelineEvaluator<'a> {
         target: BoardTarget,
         run_dir: &Path,
     ) -> Result<Self, EvalError> {
-        let cache = MeasurementCache::load(&run_dir.join("measurements.json")).map_err(|e| EvalError(e.to_string()))?;
+        let cache = MeasurementCache::load(&run_dir.join("measurements.json"))
+            .map_err(|e| EvalError::caused_by("loading the measurement cache", e))?;
         let mut evaluator = PipelineEvaluator {
             space,
             data,
@@ -103,7 +105,7 @@ impl<'a> PipelineEvaluator<'a> {
         self.board = None;
         let options = OpenOptions { port: self.target.port.clone(), run_dir: Some(self.run_dir.clone()) };
         let session = BoardSession::open(&self.target.board, &options)
-            .map_err(|e| EvalError(format!("board {}: {e}", self.target.board)))?;
+            .map_err(|e| EvalError::caused_by(format!("board {}", self.target.board), e))?;
         self.board = Some(session);
         Ok(())
     }
@@ -146,67 +148,53 @@ impl<'a> PipelineEvaluator<'a> {
                     }
                 }
                 Err(err) => {
-                    return Err(EvalError(format!(
-                        "board {} failed after {attempts} retries: {err}",
-                        self.target.board
-                    )));
+                    return Err(EvalError::caused_by(
+                        format!("board {} failed after {attempts} retries", self.target.board),
+                        err,
+                    ));
                 }
             }
         }
     }
 
-    fn train(&mut self, request: &EvalRequest<'_>, spec: &NetSpec) -> Result<(Model, usize, f64), String> {
+    fn train(&mut self, request: &EvalRequest<'_>, spec: &NetSpec) -> Result<(TrainedNet, usize, f64), String> {
         let learning = request.candidate.individual.learning_spec(self.space).map_err(|e| e.to_string())?;
-        let device = training_device();
-        device.seed(request.seed);
-        let fresh = Model::new(spec, &device);
-        let options = TrainOptions { seed: request.seed, loss: LossKind::Logits, ..TrainOptions::default() };
-        let (model, mut trainer) = match request.warm_start {
-            Some(parent) => Trainer::load(fresh, &weights_dir(&self.run_dir, parent)).map_err(|e| e.to_string())?,
-            None => (fresh, Trainer::new(&learning, options).map_err(|e| e.to_string())?),
+        let budget = match self.epoch_budget {
+            Some((epochs, default_s)) => {
+                Budget::Epochs(((epochs as f64) * request.train_s / default_s).round().max(1.0) as usize)
+            }
+            None => Budget::Seconds(request.train_s),
         };
-        let mut budget = Duration::from_secs_f64(request.train_s);
-        if let Some((epochs, default_s)) = self.epoch_budget {
-            let epochs = ((epochs as f64) * request.train_s / default_s).round().max(1.0) as usize;
-            trainer.set_epoch_limit(trainer.epochs_done() + epochs);
-            budget = Duration::from_secs(24 * 3600);
-        }
-        let data = self.data;
-        let (model, outcome) = trainer
-            .run(model, Samples::from(&data.train), Samples::from(&data.validation), budget, &mut |_| {})
-            .map_err(|e| e.to_string())?;
-        trainer.save(&model, &weights_dir(&self.run_dir, request.candidate.id)).map_err(|e| e.to_string())?;
-        Ok((model, outcome.epochs, outcome.wall_time_s))
+        let parent_dir = request.warm_start.map(|parent| weights_dir(&self.run_dir, parent));
+        let save_to = weights_dir(&self.run_dir, request.candidate.id);
+        let job = TrainJob {
+            spec,
+            learning: &learning,
+            seed: request.seed,
+            loss: LossKind::Logits,
+            budget,
+            warm_start: parent_dir.as_deref(),
+            save_to: Some(&save_to),
+        };
+        let trained = train(&job, self.data, &mut |_| {}).map_err(|e| e.to_string())?;
+        Ok((trained.net, trained.outcome.epochs, trained.outcome.wall_time_s))
     }
 
-    fn partition_metrics(
-        &mut self,
-        spec: &NetSpec,
-        model: &Model,
-        hits: &mut usize,
-    ) -> Result<Result<Metrics, String>, EvalError> {
-        let weights = match model.weights() {
-            Ok(w) => w,
+    fn partition_metrics(&mut self, net: &TrainedNet, hits: &mut usize) -> Result<Result<Metrics, String>, EvalError> {
+        let exported = match export_partitions(net) {
+            Ok(exported) => exported,
             Err(e) => return Ok(Err(e.to_string())),
         };
         let mut metrics = Metrics::new();
-        let partitions: &[Partition] =
-            if spec.partition_point.is_some() { &[Partition::Full, Partition::Early] } else { &[Partition::Full] };
-        for &which in partitions {
-            let proto = match export_partition(spec, &weights, which, ExportOptions::default()) {
-                Ok(p) => p,
-                Err(e) => return Ok(Err(format!("export of partition {}: {e}", which.index()))),
-            };
-            let bytes = encode(&proto);
-            let accuracy = match onnx_accuracy(&bytes, &self.data.fitness) {
+        for partition in &exported {
+            let accuracy = match partition.accuracy(&self.data.fitness) {
                 Ok(a) => a,
-                Err(e) => return Ok(Err(format!("tract on partition {}: {e}", which.index()))),
+                Err(e) => return Ok(Err(e.to_string())),
             };
-            let measured = self.measure(&bytes, &architecture_hash(&proto), hits)?;
-            let params = spec.partition(which).map_or(0, |s| s.params());
-            insert_partition(&mut metrics, which.index(), accuracy, &measured, params);
+            let measured = self.measure(&partition.onnx, &partition.arch_hash, hits)?;
+            insert_partition(&mut metrics, partition.partition.index(), accuracy, &measured, partition.params);
         }
-        if spec.partition_point.is_none() {
+        if exported.len() == 1 {
             let copies: Vec<_> =
                 metrics.iter().filter_map(|(k, v)| k.strip_suffix("_0").map(|b| (format!("{b}_1"), *v))).collect();
             metrics.extend(copies);
@@ -217,22 +205,18 @@ impl<'a> PipelineEvaluator<'a> {
     fn module_costs(
         &mut self,
         request: &EvalRequest<'_>,
-        spec: &NetSpec,
-        model: &Model,
+        net: &TrainedNet,
         hits: &mut usize,
     ) -> Result<Vec<ModuleCost>, EvalError> {
-        let Ok(weights) = model.weights() else { return Ok(Vec::new()) };
         let modules = &request.candidate.individual.modules;
         let mut costs = Vec::new();
         for &m in &request.measure_modules {
             let start: usize = modules[..m].iter().map(|module| module.layers.len()).sum();
-            let range = start..start + modules[m].layers.len();
-            let Ok(proto) = export_layer_range(spec, &weights, range, ExportOptions::default()) else { continue };
-            let arch = architecture_hash(&proto);
-            let measured = self.measure(&encode(&proto), &arch, hits)?;
+            let Ok(module) = export_module(net, start..start + modules[m].layers.len()) else { continue };
+            let measured = self.measure(&module.onnx, &module.arch_hash, hits)?;
             costs.push(ModuleCost {
                 module: m,
-                arch_hash: arch,
+                arch_hash: module.arch_hash,
                 power_w: Some(measured.total_power_w.mean),
                 energy_j: Some(measured.energy_per_inference_j.mean),
             });
@@ -260,18 +244,6 @@ fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "unknown panic".into())
 }
 
-/// Accuracy of an exported model (batch 1) on `data`, computed by tract.
-pub fn onnx_accuracy(bytes: &[u8], data: &Dataset) -> Result<f64, String> {
-    let runner = TractRunner::from_bytes(bytes).map_err(|e| e.to_string())?;
-    let mut correct = 0usize;
-    for (index, &label) in data.labels().iter().enumerate() {
-        let probabilities = runner.run(data.image(index)).map_err(|e| e.to_string())?;
-        let predicted = probabilities.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(class, _)| class);
-        correct += usize::from(predicted == Some(usize::from(label)));
-    }
-    Ok(correct as f64 / data.labels().len().max(1) as f64)
-}
-
 impl Evaluator for PipelineEvaluator<'_> {
     fn evaluate(&mut self, request: EvalRequest<'_>) -> Result<Evaluation, EvalError> {
         let individual = &request.candidate.individual;
@@ -284,7 +256,7 @@ impl Evaluator for PipelineEvaluator<'_> {
         // burn panics on some shape errors the NetSpec checks cannot foresee; the reference
         // code likewise turns any runtime error of a candidate into an invalid network.
         let trained = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.train(&request, &spec)));
-        let (model, epochs, train_s) = match trained {
+        let (net, epochs, train_s) = match trained {
             Ok(Ok(trained)) => trained,
             Ok(Err(reason)) => return Ok(Evaluation::invalid(format!("training: {reason}"), phenotype)),
             Err(panic) => {
@@ -294,11 +266,11 @@ impl Evaluator for PipelineEvaluator<'_> {
         self.phase("measuring");
         let started = Instant::now();
         let mut hits = 0;
-        let metrics = match self.partition_metrics(&spec, &model, &mut hits)? {
+        let metrics = match self.partition_metrics(&net, &mut hits)? {
             Ok(metrics) => metrics,
             Err(reason) => return Ok(Evaluation::invalid(reason, phenotype)),
         };
-        let modules = self.module_costs(&request, &spec, &model, &mut hits)?;
+        let modules = self.module_costs(&request, &net, &mut hits)?;
         let mut evaluation = Evaluation::invalid("", phenotype);
         evaluation.invalid = None;
         match self.fitness.evaluate(&metrics) {
@@ -315,6 +287,6 @@ impl Evaluator for PipelineEvaluator<'_> {
     }
 
     fn checkpoint(&mut self) -> Result<(), EvalError> {
-        self.cache.save().map_err(|e| EvalError(e.to_string()))
+        self.cache.save().map_err(|e| EvalError::caused_by("saving the measurement cache", e))
     }
 }

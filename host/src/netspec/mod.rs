@@ -14,8 +14,18 @@
 //! - `batch_norm` and `pool` need an image input; `conv` after a flat input is invalid.
 //! - The output layer is `dense` + softmax over the classes; the extra head of a partitioned net
 //!   is the same layer attached after layer `partition_point`.
+//!
+//! Beside the spec: [`weights`] ([`NetWeights`], backend-independent parameters laid out as ONNX
+//! wants them) and [`TrainedNet`], a spec and its weights travelling together, with the one
+//! [`TrainedNet::partition`] that cuts partition 0 or 1 out of a trained network.
 
 use serde::{Deserialize, Serialize};
+
+mod trained;
+pub mod weights;
+
+pub use trained::TrainedNet;
+pub use weights::{BatchNormWeights, DenseWeights, LayerWeights, NetWeights, WeightsMismatch};
 
 /// Activation applied after a layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

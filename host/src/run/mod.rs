@@ -1,0 +1,191 @@
+//! A whole run in its run directory: load the data, open the board, let the engine evolve, then
+//! report the best candidate (its partitions re-exported from the saved weights, accuracy on the
+//! official test set by tract) into `best/`, `pareto.svg` and `summary.json`.
+//!
+//! - [`config`]: [`EvolveConfig`], the run's settings (TOML and flags), written as `config.toml`;
+//! - [`summary`]: [`RunSummary`] and the final export of the best candidate;
+//! - [`plot`]: the accuracy/energy scatter with its Pareto front (`pareto.svg`).
+//!
+//! What the run shows a person (progress bars, tables) is the caller's: [`run`] reports to a
+//! [`RunObserver`].
+
+pub mod config;
+pub mod plot;
+pub mod summary;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+pub use config::{EvolveConfig, SpacePreset};
+pub use summary::{ExportedModel, RunSummary};
+
+use crate::board::MeasureOverrides;
+use crate::data::{DataError, DataSplits, LoadOptions, SplitConfig, load_splits};
+use crate::evolve::candidate::EvalError;
+use crate::evolve::engine::{Engine, EngineError, Progress};
+use crate::files::write_atomic;
+use crate::genome::{GenomeConfig, GenomeError, GrammarChoice, SearchSpace};
+use crate::pipeline::{BoardTarget, PipelineEvaluator};
+
+/// Told what a run is doing, as it does it.
+pub trait RunObserver {
+    /// Where the power figures come from (`SIMULATED (...)` or `measured on ...`), once the board
+    /// is open.
+    fn source(&self, _label: &str) {}
+    /// The engine is ready at `generation` (0 for a new run), each generation evaluating
+    /// `evaluations_per_generation` candidates.
+    fn started(&self, _generation: usize, _evaluations_per_generation: usize) {}
+    /// The phase of the candidate being evaluated (`training`, `measuring`).
+    fn phase(&self, _phase: &str) {}
+    /// The engine's progress.
+    fn progress(&self, _progress: Progress<'_>) {}
+}
+
+/// An observer that ignores everything.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Silent;
+
+impl RunObserver for Silent {}
+
+/// Why a run stopped. Everything but an invalid config leaves the run directory resumable.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The settings cannot run.
+    #[error("invalid config: {0}")]
+    Config(String),
+    /// The dataset did not load.
+    #[error("loading {dataset}")]
+    Data {
+        /// The dataset's name.
+        dataset: String,
+        /// Why.
+        source: Box<DataError>,
+    },
+    /// The grammar or genome settings are unusable.
+    #[error("search space")]
+    Space(#[source] GenomeError),
+    /// The board could not be opened.
+    #[error("opening the board")]
+    Board(#[source] EvalError),
+    /// The search stopped.
+    #[error(transparent)]
+    Engine(Box<EngineError>),
+    /// No candidate was evaluated.
+    #[error("the run evaluated no candidate")]
+    NothingEvaluated,
+    /// A file of the run directory could not be written or read.
+    #[error("{what} {}", path.display())]
+    Io {
+        /// What was being done (`writing`, `reading`, `creating`).
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The best candidate could not be re-exported.
+    #[error("exporting the best candidate #{id}: {reason}")]
+    BestExport {
+        /// Its id.
+        id: u64,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl From<EngineError> for RunError {
+    fn from(err: EngineError) -> Self {
+        RunError::Engine(Box::new(err))
+    }
+}
+
+impl RunError {
+    fn io<'p>(what: &'static str, path: &'p Path) -> impl FnOnce(std::io::Error) -> RunError + 'p {
+        move |source| RunError::Io { what, path: path.to_path_buf(), source }
+    }
+}
+
+/// The search space of a config, with the dataset's input shape and classes.
+pub fn search_space(config: &EvolveConfig, data: &DataSplits) -> Result<SearchSpace, GenomeError> {
+    let base = match config.space {
+        SpacePreset::Small => GenomeConfig::small(),
+        SpacePreset::Paper => GenomeConfig::paper(),
+        SpacePreset::Denser => GenomeConfig::denser(),
+    };
+    let mut genome = GenomeConfig { input: data.train.input_shape(), classes: data.train.num_classes(), ..base };
+    if let Some(path) = &config.grammar {
+        genome.grammar = GrammarChoice::File(path.clone());
+    }
+    SearchSpace::new(genome)
+}
+
+fn load_data(config: &EvolveConfig) -> Result<DataSplits, RunError> {
+    let options = LoadOptions {
+        data_dir: config.data_dir.clone(),
+        resize_to: (config.resize > 0).then_some((config.resize, config.resize)),
+        split: SplitConfig { seed: config.seed, ..SplitConfig::default() },
+    };
+    load_splits(config.dataset, &options)
+        .map_err(|source| RunError::Data { dataset: config.dataset.to_string(), source: Box::new(source) })
+}
+
+fn target(config: &EvolveConfig) -> BoardTarget {
+    let overrides = if config.profile_protocol {
+        MeasureOverrides::default()
+    } else {
+        MeasureOverrides {
+            idle_ms: Some(config.idle_ms),
+            min_duration_ms: Some(config.min_duration_ms),
+            repetitions: Some(config.repetitions),
+            target_ci_pct: None,
+        }
+    };
+    BoardTarget { board: config.board.clone(), port: config.port.clone(), overrides, retries: config.board_retries }
+}
+
+/// Runs (or, with `resume`, continues) the evolution in `run_dir` and writes its report.
+pub fn run(
+    config: &EvolveConfig,
+    run_dir: &Path,
+    resume: bool,
+    observer: &dyn RunObserver,
+) -> Result<RunSummary, RunError> {
+    let started = Instant::now();
+    config.validate().map_err(RunError::Config)?;
+    std::fs::create_dir_all(run_dir).map_err(RunError::io("creating", run_dir))?;
+    let config_path = run_dir.join("config.toml");
+    write_atomic(&config_path, config.to_toml().as_bytes()).map_err(RunError::io("writing", &config_path))?;
+    let data = load_data(config)?;
+    let space = search_space(config, &data).map_err(RunError::Space)?;
+    let mut evaluator = PipelineEvaluator::new(&space, &data, config.fitness_function(), target(config), run_dir)
+        .map_err(RunError::Board)?;
+    let source = evaluator.source_label();
+    observer.source(&source);
+    evaluator.epoch_budget = (config.train_epochs > 0).then_some((config.train_epochs, config.train_seconds));
+    evaluator.on_phase = Some(Box::new(|phase| observer.phase(phase)));
+    let mut engine = if resume {
+        Engine::resume(&space, config.engine(), evaluator, run_dir)?
+    } else {
+        Engine::new(&space, config.engine(), evaluator, run_dir)?
+    };
+    observer.started(engine.state().generation, config.lambda + 1);
+    engine.run(&mut |p| observer.progress(p))?;
+    let state = engine.state().clone();
+    let best = state.best.as_ref().ok_or(RunError::NothingEvaluated)?;
+    let best_models = summary::export_best(&space, &data, best, run_dir)?;
+    let summary = RunSummary {
+        run_dir: run_dir.to_path_buf(),
+        source,
+        generations: state.generation,
+        best_id: best.id,
+        best_fitness: best.fitness(),
+        best_phenotype: best.evaluation.as_ref().map(|e| e.phenotype.clone()).unwrap_or_default(),
+        best_metrics: best.evaluation.as_ref().map(|e| e.metrics.clone()).unwrap_or_default(),
+        best_models,
+        stats: state.stats.clone(),
+        archived_modules: state.archive.entries().len(),
+        wall_s: started.elapsed().as_secs_f64(),
+    };
+    summary::write_reports(&summary, run_dir)?;
+    Ok(summary)
+}
