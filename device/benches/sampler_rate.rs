@@ -13,8 +13,10 @@
 use std::time::{Duration, Instant};
 
 use wattevo_agent::sampler::Sampler;
-use wattevo_agent::sensor::{AnalogueSample, AnalogueSource, Ina219Sensor, PowerSensor};
-use wattevo_proto::board::{SensorSettings, SensorSource};
+use wattevo_agent::sensor::{Ina219Sensor, PowerSensor};
+use wattevo_agent::sim::{AnalogueSample, AnalogueSource};
+use wattevo_proto::BoardProfile;
+use wattevo_proto::board::SensorSettings;
 
 const RUN: Duration = Duration::from_secs(2);
 
@@ -32,19 +34,14 @@ impl AnalogueSource for RippleSupply {
     }
 }
 
+/// The simulated board's sensor (`boards/sim.toml`) in another ADC mode, read as fast as it
+/// converts.
 fn settings(adc_bits: u8, adc_samples: u8) -> SensorSettings {
-    SensorSettings {
-        source: SensorSource::EmulatedIna219,
-        i2c_bus: 1,
-        i2c_address: 0x40,
-        shunt_ohms: 0.01,
-        max_current_a: 4.0,
-        bus_range_v: 16,
-        shunt_range_mv: 40,
-        adc_bits,
-        adc_samples,
-        sample_rate_hz: 0,
-    }
+    let profile: BoardProfile = match toml::from_str(include_str!("../../boards/sim.toml")) {
+        Ok(profile) => profile,
+        Err(error) => panic!("boards/sim.toml: {error}"),
+    };
+    SensorSettings { adc_bits, adc_samples, sample_rate_hz: 0, ..profile.sensor }
 }
 
 fn sensor(adc_bits: u8, adc_samples: u8) -> Box<dyn PowerSensor> {

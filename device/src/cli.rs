@@ -13,11 +13,11 @@ use anyhow::Context;
 use clap::Parser;
 use wattevo_proto::{BoardProfile, SensorSource};
 
-use crate::power_model::{LoadSignal, PowerModel};
 use crate::profile::load_profile;
 use crate::sensor::PowerSensor;
 use crate::sensor::ina219_sensor::Ina219Sensor;
 use crate::serve::{Agent, serve};
+use crate::sim::{LoadSignal, PowerModel};
 
 /// Serves wattevo's measurement protocol on a serial port.
 #[derive(Debug, Parser)]

@@ -7,19 +7,40 @@
 //! Real and simulated boards share every line of this crate except the I2C bus: a real board
 //! reads an INA219 on `/dev/i2c-N`, the simulated one an emulated INA219 driven by the board
 //! profile's power model.
+//!
+//! | module | what |
+//! | --- | --- |
+//! | [`cli`] | the `wattevo-agent` command line: profile, port, sensor, serve |
+//! | [`serve`] | the serve loop: one answer per request |
+//! | [`store`] | models by hash, uploaded in chunks, bounded memory |
+//! | [`profile`] | board profile TOML with file:line:column errors |
+//! | [`runner`] | tract: ONNX bytes → optimised runnable plan |
+//! | [`measure`] | the measurement protocol (idle, warm-up, timed windows, statistics) |
+//! | [`sampler`] | the thread reading the power sensor at a fixed rate |
+//! | [`energy`] | trapezoidal energy, repetition statistics |
+//! | [`sensor`] | the `PowerSensor` trait and `Ina219Sensor`, used by every board |
+//! | [`ina219`] | the INA219 driver (registers, configuration, calibration) |
+//! | [`sim`] | the simulated hardware: power model, emulated INA219, its analogue source |
+//! | [`clock`] | where the emulated chip reads the time |
+//! | [`system`] | CPU, kernel, governor, temperature, throttle flags |
+//!
+//! Test doubles (an I2C mock, a hand-moved clock, a chipless sensor, ONNX builders) are
+//! compiled only for tests, or for other crates' tests and benches with the `test-support`
+//! feature.
 
 pub mod cli;
+pub mod clock;
 pub mod energy;
 pub mod ina219;
 pub mod measure;
-pub mod power_model;
 pub mod profile;
 pub mod runner;
 pub mod sampler;
 pub mod sensor;
 pub mod serve;
+pub mod sim;
 pub mod store;
 pub mod system;
 
-#[cfg(test)]
-mod test_support;
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_support;

@@ -18,12 +18,14 @@
 
 use std::time::{Duration, Instant};
 
+use tract_onnx::prelude::TValue;
 use wattevo_proto::{MeasureRequest, Measurement, SensorKind, SensorReadingResponse, StopReason, ThermalSettings};
 
 use crate::energy::{quantile, rep_stats, window_energy_j, window_mean_power_w};
-use crate::power_model::{LoadSignal, process_cpu_time};
 use crate::runner::{LoadedModel, RunnerError, random_input};
 use crate::sampler::{Sampler, SamplerError, WindowReadings};
+use crate::sim::LoadSignal;
+use crate::sim::power_model::process_cpu_time;
 use crate::system::{THROTTLE_ABSENT, temperature_c, throttled_flags};
 
 /// Longest window or wait a request may ask for, milliseconds.
@@ -127,53 +129,72 @@ struct Window {
     cpu_s: f64,
 }
 
-fn timed_window(
-    model: &LoadedModel,
-    input: &tract_onnx::prelude::TValue,
-    req: &MeasureRequest,
-    ctx: &mut MeasureContext<'_>,
-    latencies_us: &mut Vec<f64>,
-) -> Result<Window, MeasureError> {
-    let min_duration = Duration::from_millis(u64::from(req.min_duration_ms));
-    let window = ctx.sampler.open_window()?;
-    let cpu_start = process_cpu_time();
-    let start = Instant::now();
-    let batch = u64::from(req.batch_size().unwrap_or(1).max(1));
-    let (mut runs, mut inferences) = (0u64, 0u64);
-    let mut failure = None;
-    // One clock read per run: each latency is the wall time from the end of the previous run, so
-    // the latencies add up to the window exactly (a preemption counts against its run).
-    let mut last = start;
-    loop {
-        if let Err(e) = model.run(input) {
-            failure = Some(e);
-            break;
+/// The timed part of a measurement: one model on one input under the request's window rules,
+/// and the latency of every run.
+struct TimedRuns<'a> {
+    model: &'a LoadedModel,
+    input: TValue,
+    req: &'a MeasureRequest,
+    latencies_us: Vec<f64>,
+}
+
+impl TimedRuns<'_> {
+    /// One timed window.
+    fn window(&mut self, ctx: &mut MeasureContext<'_>) -> Result<Window, MeasureError> {
+        let min_duration = Duration::from_millis(u64::from(self.req.min_duration_ms));
+        let window = ctx.sampler.open_window()?;
+        let cpu_start = process_cpu_time();
+        let start = Instant::now();
+        let batch = u64::from(self.req.batch_size().unwrap_or(1).max(1));
+        let (mut runs, mut inferences) = (0u64, 0u64);
+        let mut failure = None;
+        // One clock read per run: each latency is the wall time from the end of the previous run,
+        // so the latencies add up to the window exactly (a preemption counts against its run).
+        let mut last = start;
+        loop {
+            if let Err(e) = self.model.run(&self.input) {
+                failure = Some(e);
+                break;
+            }
+            let now = Instant::now();
+            self.latencies_us.push(now.duration_since(last).as_secs_f64() * 1e6);
+            last = now;
+            ctx.load.record_inference();
+            runs += 1;
+            inferences += batch;
+            if runs >= u64::from(self.req.min_runs) && now.duration_since(start) >= min_duration {
+                break;
+            }
         }
-        let now = Instant::now();
-        latencies_us.push(now.duration_since(last).as_secs_f64() * 1e6);
-        last = now;
-        ctx.load.record_inference();
-        runs += 1;
-        inferences += batch;
-        if runs >= u64::from(req.min_runs) && now.duration_since(start) >= min_duration {
-            break;
+        let end = last;
+        let cpu_s = process_cpu_time().saturating_sub(cpu_start).as_secs_f64();
+        let readings = window.close()?;
+        if let Some(e) = failure {
+            return Err(e.into());
         }
+        let readings = checked(readings)?;
+        Ok(Window {
+            energy_j: window_energy_j(&readings.samples, start, end),
+            duration_s: end.duration_since(start).as_secs_f64(),
+            inferences,
+            samples: readings.samples.len() as u64,
+            missed: readings.missed_deadlines,
+            cpu_s,
+        })
     }
-    let end = last;
-    let cpu_s = process_cpu_time().saturating_sub(cpu_start).as_secs_f64();
-    let readings = window.close()?;
-    if let Some(e) = failure {
-        return Err(e.into());
+
+    /// Timed windows until the CI target or the repetition cap.
+    fn repetitions(&mut self, ctx: &mut MeasureContext<'_>) -> Result<(Vec<Window>, StopReason), MeasureError> {
+        let mut windows = Vec::new();
+        while windows.len() < usize::from(self.req.max_repetitions) {
+            windows.push(self.window(ctx)?);
+            let enough = windows.len() >= usize::from(self.req.min_repetitions);
+            if enough && ci_pct(&windows) <= f64::from(self.req.target_ci_pct) {
+                return Ok((windows, StopReason::CiReached));
+            }
+        }
+        Ok((windows, StopReason::MaxRepetitions))
     }
-    let readings = checked(readings)?;
-    Ok(Window {
-        energy_j: window_energy_j(&readings.samples, start, end),
-        duration_s: end.duration_since(start).as_secs_f64(),
-        inferences,
-        samples: readings.samples.len() as u64,
-        missed: readings.missed_deadlines,
-        cpu_s,
-    })
 }
 
 /// Relative 95 % CI half-width of energy per inference, percent.
@@ -181,25 +202,6 @@ fn ci_pct(windows: &[Window]) -> f64 {
     let per_inference: Vec<f64> = windows.iter().map(|w| w.energy_j / w.inferences as f64).collect();
     let stats = rep_stats(&per_inference);
     100.0 * stats.ci95 / stats.mean.abs()
-}
-
-/// Runs the timed windows until the CI target or the repetition cap.
-fn repetitions(
-    model: &LoadedModel,
-    input: &tract_onnx::prelude::TValue,
-    req: &MeasureRequest,
-    ctx: &mut MeasureContext<'_>,
-    latencies_us: &mut Vec<f64>,
-) -> Result<(Vec<Window>, StopReason), MeasureError> {
-    let mut windows = Vec::new();
-    while windows.len() < usize::from(req.max_repetitions) {
-        windows.push(timed_window(model, input, req, ctx, latencies_us)?);
-        let enough = windows.len() >= usize::from(req.min_repetitions);
-        if enough && ci_pct(&windows) <= f64::from(req.target_ci_pct) {
-            return Ok((windows, StopReason::CiReached));
-        }
-    }
-    Ok((windows, StopReason::MaxRepetitions))
 }
 
 /// A settling window, sampled and discarded, before each idle window: neither the work just
@@ -227,8 +229,9 @@ pub fn measure(
         model.run(&input)?;
         ctx.load.record_inference();
     }
-    let mut latencies_us = Vec::new();
-    let (windows, stop_reason) = repetitions(model, &input, req, ctx, &mut latencies_us)?;
+    let mut runs = TimedRuns { model, input, req, latencies_us: Vec::new() };
+    let (windows, stop_reason) = runs.repetitions(ctx)?;
+    let mut latencies_us = runs.latencies_us;
     idle_window(ctx.sampler, SETTLE)?; // sampled and discarded
     let (idle_after_w, _) = idle_window(ctx.sampler, idle)?;
     latencies_us.sort_by(f64::total_cmp);

@@ -171,8 +171,8 @@ mod tests {
     use wattevo_proto::{PowerModelSettings, SensorInfo};
 
     use super::*;
-    use crate::power_model::{CpuLoad, LoadSignal, ModelSensor, PowerModel};
     use crate::sensor::SensorError;
+    use crate::sim::{CpuLoad, LoadSignal, ModelSensor, PowerModel};
 
     fn model_sensor() -> Box<dyn PowerSensor> {
         let settings = PowerModelSettings {

@@ -15,10 +15,10 @@ use wattevo_proto::{
 };
 
 use crate::measure::{MAX_WINDOW_MS, MeasureContext, MeasureError, measure, read_sensor};
-use crate::power_model::LoadSignal;
 use crate::runner::TRACT_VERSION;
 use crate::sampler::Sampler;
 use crate::sensor::PowerSensor;
+use crate::sim::LoadSignal;
 use crate::store::{ModelStore, StoreError};
 use crate::system::cpu_info;
 

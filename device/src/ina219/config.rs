@@ -218,26 +218,32 @@ impl AdcMode {
     }
 }
 
-/// Operating mode (MODE).
+/// MODE bit 0: convert the shunt voltage.
+const MODE_SHUNT: u16 = 0b001;
+/// MODE bit 1: convert the bus voltage.
+const MODE_BUS: u16 = 0b010;
+/// MODE bit 2: repeat the conversions (with bits 1..0 clear: ADC off).
+const MODE_CONTINUOUS: u16 = 0b100;
+
+/// Operating mode (MODE, bits 2..0), the datasheet's eight combinations of its three bits.
+///
+/// | MODE | mode |
+/// | --- | --- |
+/// | 000 | power-down |
+/// | 001, 010, 011 | one shunt, one bus, or one shunt then one bus conversion (triggered) |
+/// | 100 | ADC off |
+/// | 101, 110, 111 | shunt, bus, or shunt then bus conversions, continuously (111: default) |
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u16)]
 pub enum OperatingMode {
-    /// 000: power-down.
-    PowerDown = 0b000,
-    /// 001: one shunt conversion.
-    ShuntTriggered = 0b001,
-    /// 010: one bus conversion.
-    BusTriggered = 0b010,
-    /// 011: one shunt then one bus conversion.
-    ShuntBusTriggered = 0b011,
-    /// 100: ADC off.
-    AdcOff = 0b100,
-    /// 101: shunt conversions, continuously.
-    ShuntContinuous = 0b101,
-    /// 110: bus conversions, continuously.
-    BusContinuous = 0b110,
-    /// 111: shunt then bus conversions, continuously (default).
-    ShuntBusContinuous = 0b111,
+    PowerDown = 0,
+    ShuntTriggered = MODE_SHUNT,
+    BusTriggered = MODE_BUS,
+    ShuntBusTriggered = MODE_SHUNT | MODE_BUS,
+    AdcOff = MODE_CONTINUOUS,
+    ShuntContinuous = MODE_CONTINUOUS | MODE_SHUNT,
+    BusContinuous = MODE_CONTINUOUS | MODE_BUS,
+    ShuntBusContinuous = MODE_CONTINUOUS | MODE_SHUNT | MODE_BUS,
 }
 
 impl OperatingMode {
@@ -258,12 +264,12 @@ impl OperatingMode {
     /// Whether the mode converts the shunt and the bus voltage.
     pub const fn converts(self) -> (bool, bool) {
         let bits = self as u16;
-        (bits & 0b001 != 0, bits & 0b010 != 0)
+        (bits & MODE_SHUNT != 0, bits & MODE_BUS != 0)
     }
 
     /// Whether conversions repeat (modes 101 ..= 111).
     pub const fn is_continuous(self) -> bool {
-        (self as u16) & 0b100 != 0 && (self as u16) & 0b011 != 0
+        (self as u16) & MODE_CONTINUOUS != 0 && (self as u16) & (MODE_SHUNT | MODE_BUS) != 0
     }
 }
 

@@ -1,17 +1,16 @@
-//! The INA219 current and power monitor (TI SBOS448): a driver over `embedded-hal` 1.0 I2C, and
-//! an emulated chip that implements the same I2C trait for the simulated board.
+//! The INA219 current and power monitor (TI SBOS448): a driver over `embedded-hal` 1.0 I2C.
+//! Only the driver lives here; the emulated chip the simulated board reads is in
+//! [`crate::sim::emulated_ina219`].
 //!
 //! - [`registers`]: register map, flag bits and unit newtypes (`MicroVolts`, `MicroAmps`, ...).
 //! - [`config`]: the configuration register as typed enums, and conversion times.
 //! - [`calibration`]: the calibration register as pure integer math.
 //! - [`driver`]: [`Ina219`], plain write-then-read transfers (Raspberry Pi safe).
-//! - [`emulated`]: [`EmulatedIna219`], the chip in software, driven by an
-//!   [`AnalogueSource`](crate::sensor::AnalogueSource).
+//! - tests: `driver_tests` check exact bus transactions against an I2C mock (`mock`).
 
 pub mod calibration;
 pub mod config;
 pub mod driver;
-pub mod emulated;
 pub mod registers;
 
 #[cfg(test)]
@@ -22,7 +21,6 @@ mod mock;
 pub use calibration::{Calibration, CalibrationError};
 pub use config::{AdcMode, AveragePower, BusRange, Config, ConfigError, OperatingMode, Pga};
 pub use driver::{Ina219, Measurement};
-pub use emulated::{Clock, EmulatedI2cError, EmulatedIna219, ManualClock, SystemClock};
 pub use registers::{BusVoltage, MicroAmps, MicroOhms, MicroVolts, MicroWatts, MilliVolts, NanoAmps, Register};
 
 /// Why a driver call failed, generic over the bus error `E`.

@@ -57,29 +57,29 @@ pub const BUS_LSB_MV: u32 = 4;
 /// Shunt voltage LSB, microvolts.
 pub const SHUNT_LSB_UV: i32 = 10;
 
-/// A voltage in microvolts (shunt voltage: signed).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct MicroVolts(pub i32);
+/// Declares unit newtypes: `name(inner)` with its doc, all with the same value-type derives.
+macro_rules! unit_newtypes {
+    ($($(#[doc = $doc:literal])* $name:ident($inner:ty);)*) => {$(
+        $(#[doc = $doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(pub $inner);
+    )*};
+}
 
-/// A voltage in millivolts (bus voltage: never negative).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct MilliVolts(pub u32);
-
-/// A current in microamperes (signed: current flows either way through the shunt).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct MicroAmps(pub i64);
-
-/// A current in nanoamperes (the calibration's current LSB).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct NanoAmps(pub u64);
-
-/// A power in microwatts (the power register is unsigned).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct MicroWatts(pub u64);
-
-/// A resistance in microohms (the shunt).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct MicroOhms(pub u32);
+unit_newtypes! {
+    /// A voltage in microvolts (shunt voltage: signed).
+    MicroVolts(i32);
+    /// A voltage in millivolts (bus voltage: never negative).
+    MilliVolts(u32);
+    /// A current in microamperes (signed: current flows either way through the shunt).
+    MicroAmps(i64);
+    /// A current in nanoamperes (the calibration's current LSB).
+    NanoAmps(u64);
+    /// A power in microwatts (the power register is unsigned).
+    MicroWatts(u64);
+    /// A resistance in microohms (the shunt).
+    MicroOhms(u32);
+}
 
 /// The bus voltage register, decoded: value and flags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use wattevo_proto::{ModelHash, PowerModelSettings};
 
 use super::*;
-use crate::power_model::{CpuLoad, ModelSensor, PowerModel};
 use crate::runner::load_model;
+use crate::sim::{CpuLoad, ModelSensor, PowerModel};
 use crate::test_support::{OnnxCnn, build_cnn};
 
 fn settings(noise_w: f64) -> PowerModelSettings {

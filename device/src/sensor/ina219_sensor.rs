@@ -1,5 +1,6 @@
 //! [`Ina219Sensor`]: the [`PowerSensor`] of every board, real or simulated — the INA219 driver
-//! over `/dev/i2c-N` on a real board, over an [`EmulatedIna219`] on the simulated one.
+//! over `/dev/i2c-N` on a real board, over an emulated chip
+//! ([`EmulatedIna219`](crate::sim::EmulatedIna219), built by [`crate::sim`]) on the simulated one.
 //!
 //! It programs configuration (continuous shunt and bus, the profile's ranges and ADC mode) and
 //! calibration from [`SensorSettings`], then each [`read`](PowerSensor::read) waits for a fresh
@@ -18,8 +19,8 @@ use linux_embedded_hal::I2cdev;
 use wattevo_proto::board::SensorSettings;
 use wattevo_proto::{SensorInfo, SensorKind};
 
-use super::{AnalogueSource, PowerSample, PowerSensor, SensorError};
-use crate::ina219::{AdcMode, BusRange, Calibration, Config, EmulatedIna219, Error, Ina219, Measurement, Pga};
+use super::{PowerSample, PowerSensor, SensorError};
+use crate::ina219::{AdcMode, BusRange, Calibration, Config, Error, Ina219, Measurement, Pga};
 
 /// Extra wait for a conversion beyond two cycles, for slow userspace I2C (≈ 0.6 ms per transfer
 /// on a Raspberry Pi 4).
@@ -58,14 +59,6 @@ impl Ina219Sensor<I2cdev> {
             ))
         })?;
         Self::new(i2c, settings, SensorKind::Ina219)
-    }
-}
-
-impl<S: AnalogueSource> Ina219Sensor<EmulatedIna219<S>> {
-    /// An emulated chip (shunt and address from `settings`) driven by `source`: simulated figures.
-    pub fn emulated(settings: &SensorSettings, source: S) -> Result<Self, SensorError> {
-        let chip = EmulatedIna219::new(source, settings.i2c_address, settings.shunt_ohms);
-        Self::new(chip, settings, SensorKind::EmulatedIna219)
     }
 }
 
@@ -187,23 +180,11 @@ fn sensor_error<E: Debug>(error: Error<E>, settings: &SensorSettings) -> SensorE
 
 #[cfg(test)]
 mod tests {
-    use std::time::Instant;
-
     use wattevo_proto::board::SensorSource;
 
     use super::*;
     use crate::ina219::OperatingMode;
-    use crate::sensor::AnalogueSample;
-
-    /// A constant supply.
-    #[derive(Debug)]
-    struct Constant(AnalogueSample);
-
-    impl AnalogueSource for Constant {
-        fn sample(&mut self, _at: Instant) -> AnalogueSample {
-            self.0
-        }
-    }
+    use crate::sim::{ConstantSupply, EmulatedIna219};
 
     /// A Raspberry Pi 4 style profile: 10 mΩ, 4 A, PGA /1, 12-bit.
     fn settings() -> SensorSettings {
@@ -221,8 +202,8 @@ mod tests {
         }
     }
 
-    fn supply(current_a: f64, bus_voltage_v: f64) -> Constant {
-        Constant(AnalogueSample { bus_voltage_v, current_a })
+    fn supply(current_a: f64, bus_voltage_v: f64) -> ConstantSupply {
+        ConstantSupply::new(current_a, bus_voltage_v)
     }
 
     #[test]

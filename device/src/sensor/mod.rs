@@ -1,9 +1,9 @@
-//! Power sensing: the [`PowerSensor`] trait the sampler reads, and the analogue side of an
-//! emulated chip.
+//! Power sensing: the [`PowerSensor`] trait the sampler reads, and its one implementation for
+//! every board, [`Ina219Sensor`].
 //!
 //! A real board: `Ina219Sensor<I2cdev>` (the INA219 driver on `/dev/i2c-N`).
 //! The simulated board: `Ina219Sensor<EmulatedIna219<PowerModel>>`: the same driver, reading an
-//! emulated chip whose analogue input comes from the board profile's power model.
+//! emulated chip ([`crate::sim`]) whose analogue input comes from the board profile's power model.
 
 pub mod ina219_sensor;
 
@@ -51,19 +51,4 @@ pub trait PowerSensor: Send {
     fn conversion_time(&self) -> Duration;
     /// What the sensor is and how it is calibrated, for the handshake.
     fn info(&self) -> SensorInfo;
-}
-
-/// The analogue side of the supply at one instant: what an emulated chip converts.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct AnalogueSample {
-    /// Voltage at the bus pin (load side of the shunt), volts.
-    pub bus_voltage_v: f64,
-    /// Current through the shunt, amperes.
-    pub current_a: f64,
-}
-
-/// Drives an emulated sensor: the true supply voltage and current at a given instant.
-pub trait AnalogueSource: Send {
-    /// The supply at `at`.
-    fn sample(&mut self, at: Instant) -> AnalogueSample;
 }

@@ -14,7 +14,7 @@ use wattevo_proto::{
 };
 
 use super::*;
-use crate::power_model::{CpuLoad, ModelSensor, PowerModel};
+use crate::sim::{CpuLoad, ModelSensor, PowerModel};
 use crate::test_support::{OnnxCnn, build_cnn};
 
 fn agent() -> Agent {

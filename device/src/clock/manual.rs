@@ -1,24 +1,10 @@
-//! Time for the emulated chip: the monotonic clock, or a clock a test moves by hand.
+//! [`ManualClock`]: a test double that only moves when told.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-/// Where the emulated chip reads the time.
-pub trait Clock: Send {
-    /// The current instant.
-    fn now(&self) -> Instant;
-}
-
-/// `Instant::now()`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> Instant {
-        Instant::now()
-    }
-}
+use super::Clock;
 
 /// A clock that only moves when told; clones share the same time.
 #[derive(Debug, Clone)]

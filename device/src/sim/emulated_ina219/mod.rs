@@ -1,7 +1,8 @@
 //! An INA219 in software: implements `embedded_hal::i2c::I2c` with the chip's register map,
 //! pointer semantics, quantisation, integer math, conversion timing and CNVR/OVF behaviour.
 //! Its analogue input (load current and bus voltage over time) comes from an
-//! [`AnalogueSource`]; the simulated board drives it with the board's power model.
+//! [`AnalogueSource`]; the simulated board drives it with the board's power model. The real
+//! driver ([`crate::ina219::Ina219`]) talks to it exactly as to the chip on `/dev/i2c-N`.
 //!
 //! Timing: a conversion cycle (shunt, then bus, as the mode says) starts at power-on and at
 //! every configuration write; in continuous modes cycles follow back to back. Results change
@@ -9,7 +10,6 @@
 //! chip is lazy: on each bus access it converts the last cycle completed since the previous
 //! access (earlier ones would have been overwritten unread anyway).
 
-mod clock;
 mod conversion;
 #[cfg(test)]
 mod tests;
@@ -18,12 +18,12 @@ use std::time::Instant;
 
 use embedded_hal::i2c::{ErrorKind, ErrorType, I2c, NoAcknowledgeSource, Operation, SevenBitAddress};
 
-pub use clock::{Clock, ManualClock, SystemClock};
 use conversion::Results;
 
-use super::config::{CONFIG_DEFAULT, CONFIG_RESET, Config};
-use super::registers::{BUS_CNVR, BUS_OVF, BUS_VALUE_SHIFT, Register};
-use crate::sensor::AnalogueSource;
+use super::AnalogueSource;
+use crate::clock::{Clock, SystemClock};
+use crate::ina219::config::{CONFIG_DEFAULT, CONFIG_RESET, Config};
+use crate::ina219::registers::{BUS_CNVR, BUS_OVF, BUS_VALUE_SHIFT, Register};
 
 /// What the emulated chip refuses, as an I2C master would see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

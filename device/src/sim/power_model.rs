@@ -7,8 +7,8 @@
 //! runner updates after every inference. The noise is Gaussian, seeded (ChaCha8), so a test
 //! sees the same noise sequence every time. Every figure this model produces is simulated.
 //!
-//! [`ModelSensor`] reads the model directly (no chip); the simulated board reads it through the
-//! emulated INA219 instead.
+//! The simulated board reads it through the emulated INA219 (the real driver and sampler);
+//! tests may read it directly with [`ModelSensor`](super::ModelSensor) (no chip).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use wattevo_proto::{PowerModelSettings, SensorInfo, SensorKind};
+use wattevo_proto::PowerModelSettings;
 
-use crate::sensor::{AnalogueSample, AnalogueSource, PowerSample, PowerSensor, SensorError};
+use super::{AnalogueSample, AnalogueSource};
 
 /// Shortest interval over which utilisation and memory traffic are re-estimated.
 const WINDOW: Duration = Duration::from_millis(10);
@@ -175,52 +175,6 @@ impl AnalogueSource for PowerModel {
     }
 }
 
-/// A [`PowerSensor`] reading a [`PowerModel`] directly, without a chip (simulated figures).
-/// Used by unit tests and as a fallback when no emulated chip is available.
-#[derive(Debug)]
-pub struct ModelSensor {
-    model: PowerModel,
-    conversion_time: Duration,
-}
-
-impl ModelSensor {
-    /// Reads `model` at most once per `conversion_time`.
-    pub fn new(model: PowerModel, conversion_time: Duration) -> Self {
-        Self { model, conversion_time }
-    }
-}
-
-impl PowerSensor for ModelSensor {
-    fn read(&mut self) -> Result<PowerSample, SensorError> {
-        let at = Instant::now();
-        let analogue = self.model.sample(at);
-        Ok(PowerSample {
-            at,
-            bus_voltage_v: analogue.bus_voltage_v,
-            current_a: analogue.current_a,
-            power_w: analogue.bus_voltage_v * analogue.current_a,
-        })
-    }
-
-    fn conversion_time(&self) -> Duration {
-        self.conversion_time
-    }
-
-    fn info(&self) -> SensorInfo {
-        SensorInfo {
-            kind: SensorKind::PowerModel,
-            i2c_bus: 0,
-            i2c_address: 0,
-            shunt_ohms: 0.0,
-            max_current_a: 0.0,
-            current_lsb_a: 0.0,
-            calibration: 0,
-            adc_mode: String::from("power model (simulated)"),
-            bus_voltage_v: self.model.settings.supply_v as f32,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -306,14 +260,5 @@ mod tests {
         let busy = (s.current_a * 5.0 - 2.7) / 0.9;
         // Other processes may share the 2 cores: demand only a clearly non-zero share.
         assert!(busy > 0.1 && busy < 2.5, "busy cores {busy}");
-    }
-
-    #[test]
-    fn model_sensor_reports_power_model_kind() {
-        let model = PowerModel::with_cpu_load(settings(0.0), LoadSignal::new(), CpuLoad::Fixed(0.0));
-        let mut sensor = ModelSensor::new(model, Duration::from_micros(532));
-        let sample = sensor.read().expect("model sensor never fails");
-        assert!((sample.power_w - 2.7).abs() < 1e-12);
-        assert_eq!(sensor.info().kind, SensorKind::PowerModel);
     }
 }

@@ -6,20 +6,11 @@ use std::time::{Duration, Instant};
 use embedded_hal::i2c::I2c;
 
 use super::*;
-use crate::ina219::{AdcMode, BusRange, Calibration, Error, Ina219, OperatingMode, Pga};
-use crate::sensor::AnalogueSample;
+use crate::clock::ManualClock;
+use crate::ina219::{AdcMode, BusRange, Calibration, Error, Ina219, Pga};
+use crate::sim::{AnalogueSample, ConstantSupply};
 
 const ADDRESS: u8 = 0x40;
-
-/// A constant supply.
-#[derive(Debug)]
-struct Constant(AnalogueSample);
-
-impl AnalogueSource for Constant {
-    fn sample(&mut self, _at: Instant) -> AnalogueSample {
-        self.0
-    }
-}
 
 /// Current rising linearly from 0 at `start`; records when it was sampled.
 #[derive(Debug)]
@@ -35,10 +26,6 @@ impl AnalogueSource for Ramp {
         self.sampled_at.push(since);
         AnalogueSample { bus_voltage_v: 5.0, current_a: self.amps_per_s * since.as_secs_f64() }
     }
-}
-
-fn constant(current_a: f64, bus_voltage_v: f64) -> Constant {
-    Constant(AnalogueSample { bus_voltage_v, current_a })
 }
 
 fn read_raw<S: AnalogueSource>(chip: &mut EmulatedIna219<S, ManualClock>, register: u8) -> u16 {
@@ -59,7 +46,7 @@ fn reproduces_the_datasheet_example_from_analogue_input() {
     // configuration 019Fh, calibration 5000h → shunt 07D0h, bus 5D98h (+ CNVR), current 2710h,
     // power 1766h.
     let clock = ManualClock::new();
-    let mut chip = EmulatedIna219::with_clock(constant(10.0, 11.98), clock.clone(), ADDRESS, 0.002);
+    let mut chip = EmulatedIna219::with_clock(ConstantSupply::new(10.0, 11.98), clock.clone(), ADDRESS, 0.002);
     write_raw(&mut chip, 0x00, 0x019F);
     write_raw(&mut chip, 0x05, 0x5000);
     clock.advance(Duration::from_micros(1_064));
@@ -76,8 +63,10 @@ fn quantises_one_point_two_three_amperes_through_ten_milliohms() {
     // 10 mΩ / 4 A is 33554: current = 1235 × 33554 / 4096 = 10116.99 → 10116; power =
     // 10116 × 1275 / 5000 = 2579.58 → 2579.
     let clock = ManualClock::new();
-    let mut ina =
-        Ina219::new(EmulatedIna219::with_clock(constant(1.23456, 5.1), clock.clone(), ADDRESS, 0.01), ADDRESS);
+    let mut ina = Ina219::new(
+        EmulatedIna219::with_clock(ConstantSupply::new(1.23456, 5.1), clock.clone(), ADDRESS, 0.01),
+        ADDRESS,
+    );
     let calibration = Calibration::from_settings(0.01, 4.0).expect("fits");
     ina.init(Config::continuous(BusRange::V32, Pga::Div1, AdcMode::Bits12), calibration).expect("init");
     clock.advance(Duration::from_micros(1_064));
@@ -92,7 +81,8 @@ fn shunt_clips_at_the_pga_full_scale_and_overflow_reaches_the_driver() {
     // 5 A × 10 mΩ = 50 mV. PGA /1 clips at 40 mV = 4000 counts; 4000 × 33554 / 4096 = 32767.6
     // still fits. PGA /2 converts 5000 counts; 5000 × 33554 / 4096 = 40959 overflows.
     let clock = ManualClock::new();
-    let mut ina = Ina219::new(EmulatedIna219::with_clock(constant(5.0, 5.0), clock.clone(), ADDRESS, 0.01), ADDRESS);
+    let mut ina =
+        Ina219::new(EmulatedIna219::with_clock(ConstantSupply::new(5.0, 5.0), clock.clone(), ADDRESS, 0.01), ADDRESS);
     let calibration = Calibration::from_settings(0.01, 4.0).expect("fits");
     ina.init(Config::continuous(BusRange::V32, Pga::Div1, AdcMode::Bits12), calibration).expect("init");
     clock.advance(Duration::from_micros(1_064));
@@ -152,13 +142,8 @@ fn averaging_converts_the_mean_over_the_conversion() {
     let clock = ManualClock::new();
     let ramp = Ramp { start: clock.start(), amps_per_s: 100.0, sampled_at: Vec::new() };
     let mut chip = EmulatedIna219::with_clock(ramp, clock.clone(), ADDRESS, 0.1);
-    let config = Config {
-        bus_range: BusRange::V16,
-        pga: Pga::Div8,
-        bus_adc: AdcMode::Bits9,
-        shunt_adc: AdcMode::from_bits_samples(12, 8).expect("valid"),
-        mode: OperatingMode::ShuntBusContinuous,
-    };
+    let averaged = AdcMode::from_bits_samples(12, 8).expect("valid");
+    let config = Config { bus_adc: AdcMode::Bits9, ..Config::continuous(BusRange::V16, Pga::Div8, averaged) };
     write_raw(&mut chip, 0x00, config.register());
     clock.advance(Duration::from_micros(4_260 + 84 - 1));
     assert_eq!(read_raw(&mut chip, 0x02) & 0b10, 0, "cycle = 4260 + 84 µs");
@@ -171,7 +156,7 @@ fn averaging_converts_the_mean_over_the_conversion() {
 #[test]
 fn configuration_write_clears_cnvr_and_restarts_the_cycle() {
     let clock = ManualClock::new();
-    let mut chip = EmulatedIna219::with_clock(constant(1.0, 5.0), clock.clone(), ADDRESS, 0.1);
+    let mut chip = EmulatedIna219::with_clock(ConstantSupply::new(1.0, 5.0), clock.clone(), ADDRESS, 0.1);
     clock.advance(Duration::from_micros(1_064));
     assert_eq!(read_raw(&mut chip, 0x02) & 0b10, 0b10);
     clock.advance(Duration::from_micros(500));
@@ -186,7 +171,7 @@ fn configuration_write_clears_cnvr_and_restarts_the_cycle() {
 #[test]
 fn power_down_stops_conversions_and_triggered_mode_converts_once() {
     let clock = ManualClock::new();
-    let mut chip = EmulatedIna219::with_clock(constant(1.0, 5.0), clock.clone(), ADDRESS, 0.1);
+    let mut chip = EmulatedIna219::with_clock(ConstantSupply::new(1.0, 5.0), clock.clone(), ADDRESS, 0.1);
     write_raw(&mut chip, 0x00, 0x3998); // power-down
     clock.advance(Duration::from_millis(10));
     assert_eq!(read_raw(&mut chip, 0x01), 0);
@@ -201,7 +186,7 @@ fn power_down_stops_conversions_and_triggered_mode_converts_once() {
 #[test]
 fn reset_calibration_void_bit_and_bus_errors() {
     let clock = ManualClock::new();
-    let mut chip = EmulatedIna219::with_clock(constant(1.0, 5.0), clock, ADDRESS, 0.1);
+    let mut chip = EmulatedIna219::with_clock(ConstantSupply::new(1.0, 5.0), clock, ADDRESS, 0.1);
     write_raw(&mut chip, 0x05, 0x5001);
     assert_eq!(read_raw(&mut chip, 0x05), 0x5000, "calibration bit 0 reads 0");
     write_raw(&mut chip, 0x00, 0x019F);

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::ina219::config::{AdcMode, BusRange, Config, Pga};
 use crate::ina219::registers::{BUS_LSB_MV, SHUNT_LSB_UV};
-use crate::sensor::{AnalogueSample, AnalogueSource};
+use crate::sim::{AnalogueSample, AnalogueSource};
 
 /// Most source samples taken per conversion (averaging modes take up to this many).
 const MAX_SOURCE_SAMPLES: u32 = 8;
