@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 
+use super::measure_flags::MeasureFlags;
 use crate::data::DatasetName;
 use crate::evolve::config::{EvolveConfig, SpacePreset};
 use crate::evolve::fitness::Preset;
@@ -61,6 +62,9 @@ pub struct EvolveArgs {
     /// Use the board profile's full measurement protocol (2 s windows, CI-driven repetitions).
     #[arg(long)]
     pub profile_protocol: bool,
+    /// Changes to the short measurement windows (ignored with --profile-protocol).
+    #[command(flatten)]
+    pub measure: MeasureFlags,
     /// Print the summary as JSON on stdout (no progress display).
     #[arg(long)]
     pub json: bool,
@@ -100,6 +104,7 @@ impl EvolveArgs {
             c.port = self.port.clone();
         }
         c.profile_protocol |= self.profile_protocol;
+        c.measure = self.measure.overrides().or(c.measure);
         Ok(c)
     }
 
