@@ -65,20 +65,20 @@ pub struct MeasureContext<'a> {
 
 fn validate(req: &MeasureRequest) -> Result<(), MeasureError> {
     let bad = |what: &str| Err(MeasureError::BadRequest(what.to_string()));
-    if req.min_repetitions == 0 || req.max_repetitions < req.min_repetitions {
+    if req.protocol.min_repetitions == 0 || req.protocol.max_repetitions < req.protocol.min_repetitions {
         return bad("need 1 <= min_repetitions <= max_repetitions");
     }
-    if req.max_repetitions > MAX_REPETITIONS {
+    if req.protocol.max_repetitions > MAX_REPETITIONS {
         return bad("max_repetitions above 1000");
     }
-    if req.min_runs == 0 {
+    if req.protocol.min_runs == 0 {
         return bad("min_runs must be at least 1");
     }
-    let windows = [req.min_duration_ms, req.idle_window_ms, req.thermal_wait_ms];
+    let windows = [req.protocol.min_duration_ms, req.protocol.idle_window_ms, req.thermal_wait_ms];
     if windows.iter().any(|&ms| ms > MAX_WINDOW_MS) {
         return bad("a window or wait above 600000 ms");
     }
-    if !(req.target_ci_pct.is_finite() && req.idle_mismatch_pct.is_finite()) {
+    if !(req.protocol.target_ci_pct.is_finite() && req.protocol.idle_mismatch_pct.is_finite()) {
         return bad("target_ci_pct and idle_mismatch_pct must be finite");
     }
     Ok(())
@@ -141,7 +141,7 @@ struct TimedRuns<'a> {
 impl TimedRuns<'_> {
     /// One timed window.
     fn window(&mut self, ctx: &mut MeasureContext<'_>) -> Result<Window, MeasureError> {
-        let min_duration = Duration::from_millis(u64::from(self.req.min_duration_ms));
+        let min_duration = Duration::from_millis(u64::from(self.req.protocol.min_duration_ms));
         let window = ctx.sampler.open_window()?;
         let cpu_start = process_cpu_time();
         let start = Instant::now();
@@ -162,7 +162,7 @@ impl TimedRuns<'_> {
             ctx.load.record_inference();
             runs += 1;
             inferences += batch;
-            if runs >= u64::from(self.req.min_runs) && now.duration_since(start) >= min_duration {
+            if runs >= u64::from(self.req.protocol.min_runs) && now.duration_since(start) >= min_duration {
                 break;
             }
         }
@@ -186,10 +186,10 @@ impl TimedRuns<'_> {
     /// Timed windows until the CI target or the repetition cap.
     fn repetitions(&mut self, ctx: &mut MeasureContext<'_>) -> Result<(Vec<Window>, StopReason), MeasureError> {
         let mut windows = Vec::new();
-        while windows.len() < usize::from(self.req.max_repetitions) {
+        while windows.len() < usize::from(self.req.protocol.max_repetitions) {
             windows.push(self.window(ctx)?);
-            let enough = windows.len() >= usize::from(self.req.min_repetitions);
-            if enough && ci_pct(&windows) <= f64::from(self.req.target_ci_pct) {
+            let enough = windows.len() >= usize::from(self.req.protocol.min_repetitions);
+            if enough && ci_pct(&windows) <= f64::from(self.req.protocol.target_ci_pct) {
                 return Ok((windows, StopReason::CiReached));
             }
         }
@@ -222,10 +222,10 @@ pub fn measure(
     let temperature_start_c = thermal_gate(temperature_c, ctx.thermal.max_start_c, wait, Duration::from_millis(500));
     let throttle_start = throttled_flags();
     ctx.load.set_bytes_per_inference(model.bytes.bytes_per_inference());
-    let idle = Duration::from_millis(u64::from(req.idle_window_ms));
+    let idle = Duration::from_millis(u64::from(req.protocol.idle_window_ms));
     idle_window(ctx.sampler, SETTLE)?; // sampled and discarded
     let (idle_before_w, _) = idle_window(ctx.sampler, idle)?;
-    for _ in 0..req.warmup_runs {
+    for _ in 0..req.protocol.warmup_runs {
         model.run(&input)?;
         ctx.load.record_inference();
     }
@@ -235,7 +235,7 @@ pub fn measure(
     idle_window(ctx.sampler, SETTLE)?; // sampled and discarded
     let (idle_after_w, _) = idle_window(ctx.sampler, idle)?;
     latencies_us.sort_by(f64::total_cmp);
-    let idle = IdleFigures::new(idle_before_w, idle_after_w, req.idle_mismatch_pct);
+    let idle = IdleFigures::new(idle_before_w, idle_after_w, req.protocol.idle_mismatch_pct);
     let throttled_flags = match (throttle_start, throttled_flags()) {
         (THROTTLE_ABSENT, _) | (_, THROTTLE_ABSENT) => THROTTLE_ABSENT,
         (a, b) => a | b,

@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 
 use serialport::{SerialPort, TTYPort};
 
-use super::client::{BoardClient, ClientError, LinkLabel};
+use super::client::BoardClient;
+use super::error::ClientError;
+use super::link::LinkLabel;
 use super::profiles::LoadedProfile;
 use super::serial::PORT_POLL;
 

@@ -10,6 +10,7 @@ use anyhow::Context;
 use clap::Args;
 use indicatif::ProgressBar;
 
+use super::measure_flags::MeasureFlags;
 use super::named::named;
 use super::progress;
 use crate::data::DatasetName;
@@ -67,6 +68,9 @@ pub struct EvolveArgs {
     /// Use the board profile's full measurement protocol (2 s windows, CI-driven repetitions).
     #[arg(long)]
     pub profile_protocol: bool,
+    /// Changes to the short measurement windows (ignored with --profile-protocol).
+    #[command(flatten)]
+    pub measure: MeasureFlags,
     /// Print the summary as JSON on stdout (no progress display).
     #[arg(long)]
     pub json: bool,
@@ -106,6 +110,7 @@ impl EvolveArgs {
             c.port = self.port.clone();
         }
         c.profile_protocol |= self.profile_protocol;
+        c.measure = self.measure.overrides().or(c.measure);
         Ok(c)
     }
 

@@ -15,9 +15,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod board_open;
 pub mod boards;
 pub mod data;
 pub mod evolve;
+pub mod measure_flags;
 pub mod named;
 pub mod profile;
 pub mod progress;

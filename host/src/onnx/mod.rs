@@ -18,6 +18,7 @@
 mod emit;
 mod graph;
 mod hash;
+pub mod model_info;
 mod run;
 
 use std::ops::Range;

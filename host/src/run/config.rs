@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::board::MeasureOverrides;
 use crate::data::DatasetName;
 use crate::evolve::engine::EngineConfig;
 use crate::evolve::fitness::{FitnessFunction, Preset};
@@ -76,12 +77,10 @@ pub struct EvolveConfig {
     pub mutation: MutationRates,
     /// Use the board profile's measurement protocol instead of the short windows below.
     pub profile_protocol: bool,
-    /// Idle window before and after each measurement, milliseconds.
-    pub idle_ms: u32,
-    /// Least duration of a timed window, milliseconds.
-    pub min_duration_ms: u32,
-    /// Timed windows per measurement.
-    pub repetitions: u16,
+    /// The short windows: overrides of the board profile's protocol (keys `idle_ms`,
+    /// `min_duration_ms`, `repetitions`, `target_ci_pct`); a missing key keeps its default.
+    #[serde(flatten, deserialize_with = "short_windows")]
+    pub measure: MeasureOverrides,
     /// Reopen attempts after a board failure.
     pub board_retries: usize,
 }
@@ -105,12 +104,19 @@ impl Default for EvolveConfig {
             seed: 0,
             mutation: MutationRates::default(),
             profile_protocol: false,
-            idle_ms: 200,
-            min_duration_ms: 300,
-            repetitions: 3,
+            measure: SHORT_WINDOWS,
             board_retries: 2,
         }
     }
+}
+
+/// The default measurement of a run: 200 ms idle, 3 windows of at least 300 ms.
+const SHORT_WINDOWS: MeasureOverrides =
+    MeasureOverrides { idle_ms: Some(200), min_duration_ms: Some(300), repetitions: Some(3), target_ci_pct: None };
+
+/// Reads the measurement keys; a missing one keeps its [`SHORT_WINDOWS`] value.
+fn short_windows<'de, D: serde::Deserializer<'de>>(keys: D) -> Result<MeasureOverrides, D::Error> {
+    Ok(MeasureOverrides::deserialize(keys)?.or(SHORT_WINDOWS))
 }
 
 /// A config file could not be read.
@@ -187,6 +193,14 @@ mod tests {
         let config = EvolveConfig::default();
         let parsed: EvolveConfig = toml::from_str(&config.to_toml()).expect("own output parses");
         assert_eq!(parsed, config);
+    }
+
+    #[test]
+    fn measurement_keys_keep_their_names_and_defaults() {
+        let config: EvolveConfig = toml::from_str("idle_ms = 100\nrepetitions = 2\n").expect("parses");
+        let expected = MeasureOverrides { idle_ms: Some(100), repetitions: Some(2), ..SHORT_WINDOWS };
+        assert_eq!(config.measure, expected);
+        assert!(config.to_toml().contains("idle_ms = 100\nmin_duration_ms = 300\nrepetitions = 2\n"));
     }
 
     #[test]

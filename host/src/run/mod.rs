@@ -130,16 +130,7 @@ fn load_data(config: &EvolveConfig) -> Result<DataSplits, RunError> {
 }
 
 fn target(config: &EvolveConfig) -> BoardTarget {
-    let overrides = if config.profile_protocol {
-        MeasureOverrides::default()
-    } else {
-        MeasureOverrides {
-            idle_ms: Some(config.idle_ms),
-            min_duration_ms: Some(config.min_duration_ms),
-            repetitions: Some(config.repetitions),
-            target_ci_pct: None,
-        }
-    };
+    let overrides = if config.profile_protocol { MeasureOverrides::default() } else { config.measure };
     BoardTarget { board: config.board.clone(), port: config.port.clone(), overrides, retries: config.board_retries }
 }
 
