@@ -28,6 +28,8 @@
 //! assert!(matches!(ping.accept(stale), Err(ReplyError::Unexpected(_))));
 //! ```
 
+use alloc::boxed::Box;
+
 use crate::message::{
     ChunkAckResponse, CommittedResponse, DeviceToHost, ErrorResponse, HelloRequest, HelloResponse, HostToDevice,
     MeasureRequest, Measurement, PingRequest, PingResponse, ReadSensorRequest, SensorReadingResponse,
@@ -40,7 +42,7 @@ pub enum ReplyError {
     /// The agent refused the request with `DeviceToHost::Error`.
     Refused(ErrorResponse),
     /// Another variant, or the right variant for another request (its echo does not match).
-    Unexpected(DeviceToHost),
+    Unexpected(Box<DeviceToHost>),
 }
 
 /// A request the host can send, paired with the response that answers it.
@@ -57,7 +59,7 @@ pub trait Request: Clone {
     fn wrap_response(response: Self::Response) -> DeviceToHost;
 
     /// The response inside `reply`, or `reply` itself when it holds another variant.
-    fn unwrap_response(reply: DeviceToHost) -> Result<Self::Response, DeviceToHost>;
+    fn unwrap_response(reply: DeviceToHost) -> Result<Self::Response, Box<DeviceToHost>>;
 
     /// True when `response` answers this very request (it echoes the nonce, hash or index sent).
     fn is_answered_by(&self, response: &Self::Response) -> bool {
@@ -69,9 +71,11 @@ pub trait Request: Clone {
     fn accept(&self, reply: DeviceToHost) -> Result<Self::Response, ReplyError> {
         match Self::unwrap_response(reply) {
             Ok(response) if self.is_answered_by(&response) => Ok(response),
-            Ok(response) => Err(ReplyError::Unexpected(Self::wrap_response(response))),
-            Err(DeviceToHost::Error(refusal)) => Err(ReplyError::Refused(refusal)),
-            Err(other) => Err(ReplyError::Unexpected(other)),
+            Ok(response) => Err(ReplyError::Unexpected(Box::new(Self::wrap_response(response)))),
+            Err(other) => match *other {
+                DeviceToHost::Error(refusal) => Err(ReplyError::Refused(refusal)),
+                _ => Err(ReplyError::Unexpected(other)),
+            },
         }
     }
 }
@@ -91,10 +95,10 @@ macro_rules! pair {
                 DeviceToHost::$answer(response)
             }
 
-            fn unwrap_response(reply: DeviceToHost) -> Result<$response, DeviceToHost> {
+            fn unwrap_response(reply: DeviceToHost) -> Result<$response, Box<DeviceToHost>> {
                 match reply {
                     DeviceToHost::$answer(response) => Ok(response),
-                    other => Err(other),
+                    other => Err(Box::new(other)),
                 }
             }
 
@@ -136,7 +140,7 @@ mod tests {
         let read = ReadSensorRequest { duration_ms: 10 };
         let status = UploadStatusResponse { hash: ModelHash([1; 32]), state: UploadState::Loaded };
         let wrong = DeviceToHost::UploadStatus(status);
-        assert_eq!(read.accept(wrong.clone()), Err(ReplyError::Unexpected(wrong)));
+        assert_eq!(read.accept(wrong.clone()), Err(ReplyError::Unexpected(Box::new(wrong))));
     }
 
     #[test]
@@ -157,10 +161,10 @@ mod tests {
         assert_eq!(chunk.accept(DeviceToHost::ChunkAck(ok)), Ok(ok));
         for stale in [ChunkAckResponse { hash, index: 3 }, ChunkAckResponse { hash: ModelHash([0; 32]), index: 4 }] {
             let reply = DeviceToHost::ChunkAck(stale);
-            assert_eq!(chunk.accept(reply.clone()), Err(ReplyError::Unexpected(reply)));
+            assert_eq!(chunk.accept(reply.clone()), Err(ReplyError::Unexpected(Box::new(reply))));
         }
         let pong = DeviceToHost::Pong(PingResponse { nonce: 9 });
-        assert_eq!(PingRequest { nonce: 8 }.accept(pong.clone()), Err(ReplyError::Unexpected(pong)));
+        assert_eq!(PingRequest { nonce: 8 }.accept(pong.clone()), Err(ReplyError::Unexpected(Box::new(pong))));
     }
 
     #[test]

@@ -30,7 +30,7 @@ fn check<R: Request>(request: R, own: usize, answers: &[DeviceToHost]) {
             }
             Err(ReplyError::Unexpected(other)) => {
                 assert!(index != own && !matches!(answer, DeviceToHost::Error(_)), "{}", R::NAME);
-                other
+                *other
             }
         };
         assert_eq!(bytes(&returned), bytes(answer), "{} hands back {} unchanged", R::NAME, answer.name());
