@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use wattevo_agent::sampler::Sampler;
 use wattevo_agent::sensor::{Ina219Sensor, PowerSensor};
 use wattevo_agent::sim::{AnalogueSample, AnalogueSource};
-use wattevo_proto::{BoardProfile, parse_board_profile};
 use wattevo_proto::board::SensorSettings;
+use wattevo_proto::{BoardProfile, parse_board_profile};
 
 const RUN: Duration = Duration::from_secs(2);
 
