@@ -262,9 +262,10 @@ pub fn run(
 ) -> Result<RunSummary, RunError> {
     let started = Instant::now();
     config.validate().map_err(RunError::Config)?;
-    let _lock = prepare_dir(config, run_dir, mode)?;
+    // the data and the space first: a setting that cannot run leaves no run directory behind
     let data = load_data(config)?;
     let space = search_space(config, &data).map_err(RunError::Space)?;
+    let _lock = prepare_dir(config, run_dir, mode)?;
     let mut evaluator = PipelineEvaluator::new(&space, &data, config.fitness_function(), target(config), run_dir)
         .map_err(RunError::Board)?;
     let source = evaluator.source_label();
