@@ -16,7 +16,7 @@ use super::progress;
 use crate::data::DatasetName;
 use crate::evolve::engine::Progress;
 use crate::evolve::fitness::Preset;
-use crate::run::{EvolveConfig, RunObserver, RunSummary, SpacePreset, run};
+use crate::run::{EvolveConfig, RunMode, RunObserver, RunSummary, SpacePreset, run, signals};
 
 /// Evolve networks that are accurate and frugal on a board.
 ///
@@ -74,6 +74,10 @@ pub struct EvolveArgs {
     /// Print the summary as JSON on stdout (no progress display).
     #[arg(long)]
     pub json: bool,
+    /// Write into --out even if it holds files that are not a run's, or an earlier run (whose
+    /// checkpoints are deleted).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Continue a run from its last checkpoint.
@@ -122,14 +126,8 @@ impl EvolveArgs {
             .out
             .clone()
             .unwrap_or_else(|| PathBuf::from(format!("runs/{}-{preset}-seed{}", config.dataset, config.seed)));
-        if out.join("checkpoints").exists() {
-            anyhow::bail!(
-                "{} already holds a run: continue it with `wattevo resume {}` or choose another --out",
-                out.display(),
-                out.display()
-            );
-        }
-        let summary = run_with_display(&config, &out, false, quiet || self.json)?;
+        let mode = if self.force { RunMode::Overwrite } else { RunMode::New };
+        let summary = run_with_display(&config, &out, mode, quiet || self.json)?;
         print_summary(&summary, self.json)
     }
 }
@@ -146,19 +144,21 @@ impl ResumeArgs {
         if self.port.is_some() {
             config.port = self.port.clone();
         }
-        let summary = run_with_display(&config, &self.run_dir, true, quiet || self.json)?;
+        let summary = run_with_display(&config, &self.run_dir, RunMode::Resume, quiet || self.json)?;
         print_summary(&summary, self.json)
     }
 }
 
 /// Runs with a progress bar on stderr (hidden when `quiet`); a failed run says how to resume it.
-fn run_with_display(config: &EvolveConfig, run_dir: &Path, resume: bool, quiet: bool) -> anyhow::Result<RunSummary> {
+/// SIGINT, SIGTERM and SIGHUP stop the run between evaluations ([`crate::run::signals`]).
+fn run_with_display(config: &EvolveConfig, run_dir: &Path, mode: RunMode, quiet: bool) -> anyhow::Result<RunSummary> {
+    signals::install().context("watching for stop signals")?;
     let total = config.generations as u64 * (config.lambda as u64 + 1);
     let template = "{spinner} [{elapsed_precise}] {bar:25} {pos}/{len} {prefix:>9} {msg} (eta {eta})";
     let bar = progress::bar(total, template, quiet);
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
     let display = RunDisplay { bar: bar.clone(), best: Cell::new(f64::NAN) };
-    let result = run(config, run_dir, resume, &display);
+    let result = run(config, run_dir, mode, &display);
     bar.finish_and_clear();
     match result {
         Ok(summary) => Ok(summary),

@@ -13,8 +13,8 @@ pub struct MeasureFlags {
     /// Least duration of one timed window, milliseconds.
     #[arg(long)]
     pub min_duration_ms: Option<u32>,
-    /// Timed windows (sets both the least and the most).
-    #[arg(long)]
+    /// Timed windows (sets both the least and the most; at least 1).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     pub repetitions: Option<u16>,
     /// Stop adding windows once the 95 % CI of energy per inference is this % of the mean.
     #[arg(long)]

@@ -8,6 +8,7 @@
 //! | 1 | the command failed (bad input, a board error, ...); the message says what and where |
 //! | 2 | bad command-line usage (clap) |
 //! | 3 | the board answered with another protocol version |
+//! | 128 + n | `evolve`/`resume` stopped by signal n (130 SIGINT, 143 SIGTERM, 129 SIGHUP); resumable |
 //!
 //! Results go to stdout (a table, or JSON with `--json`); logs and progress go to stderr.
 
@@ -80,6 +81,10 @@ pub fn main() -> ExitCode {
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
+            if let Some(signal) = stopped_by_signal(&err) {
+                eprintln!("stopped: {err:#}");
+                return ExitCode::from(128u8.saturating_add(u8::try_from(signal).unwrap_or(0)));
+            }
             eprintln!("error: {err:#}");
             ExitCode::from(if is_protocol_mismatch(&err) { EXIT_PROTOCOL } else { EXIT_FAILURE })
         }
@@ -119,6 +124,14 @@ fn is_protocol_mismatch(err: &anyhow::Error) -> bool {
             || cause
                 .downcast_ref::<crate::board::ClientError>()
                 .is_some_and(crate::board::ClientError::is_protocol_mismatch)
+    })
+}
+
+/// The signal that stopped a run, if one did.
+fn stopped_by_signal(err: &anyhow::Error) -> Option<i32> {
+    err.chain().find_map(|cause| match cause.downcast_ref::<crate::evolve::engine::EngineError>() {
+        Some(crate::evolve::engine::EngineError::Interrupted { signal, .. }) => Some(*signal),
+        _ => None,
     })
 }
 

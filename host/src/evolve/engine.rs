@@ -8,6 +8,7 @@
 //! after every generation ([`crate::evolve::checkpoint`]).
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use serde::{Deserialize, Serialize};
 
@@ -15,7 +16,7 @@ use crate::evolve::archive::ArchivedModule;
 use crate::evolve::candidate::{Candidate, EvalError, EvalRequest, Evaluator, Origin};
 use crate::evolve::checkpoint::{self, EvolutionState};
 use crate::evolve::mutation::{MutationRates, mutate};
-use crate::evolve::runlog::RunLog;
+use crate::evolve::runlog::{Recovery, RunLog};
 use crate::genome::{Individual, SearchSpace};
 
 /// The search's settings.
@@ -80,15 +81,34 @@ pub enum EngineError {
         /// The failure.
         source: EvalError,
     },
+    /// The evaluator could not save its state (the measurement cache) after a generation.
+    #[error("saving the measurements after generation {generation}; the run in {run_dir} can be resumed")]
+    EvaluatorCheckpoint {
+        /// Generation.
+        generation: usize,
+        /// Run directory.
+        run_dir: String,
+        /// The failure.
+        source: EvalError,
+    },
     /// The genome could not be created or mutated (a grammar/config mismatch).
-    #[error("genome: {0}")]
+    #[error("creating or mutating a genome")]
     Genome(#[from] crate::genome::GenomeError),
     /// Checkpoint I/O.
     #[error(transparent)]
     Checkpoint(#[from] checkpoint::CheckpointError),
     /// Log I/O.
-    #[error("run log: {0}")]
+    #[error("writing the run log (log.jsonl)")]
     Log(#[from] std::io::Error),
+    /// A signal asked the run to stop; the log is synced and the last complete generation is
+    /// checkpointed.
+    #[error("stopped by signal {signal} in generation {generation}; the run can be resumed")]
+    Interrupted {
+        /// The signal number.
+        signal: i32,
+        /// The generation that was interrupted (it is replayed on resume).
+        generation: usize,
+    },
 }
 
 /// The evolution engine over an evaluator.
@@ -100,6 +120,7 @@ pub struct Engine<'s, E> {
     run_dir: PathBuf,
     state: EvolutionState,
     log: RunLog,
+    interrupt: Option<&'static AtomicI32>,
 }
 
 impl<'s, E: Evaluator> Engine<'s, E> {
@@ -111,8 +132,8 @@ impl<'s, E: Evaluator> Engine<'s, E> {
         run_dir: &Path,
     ) -> Result<Self, EngineError> {
         let state = EvolutionState::new(config.seed);
-        let log = RunLog::open(&run_dir.join("log.jsonl"), 0)?;
-        Ok(Engine { space, config, evaluator, run_dir: run_dir.to_path_buf(), state, log })
+        let log = RunLog::create(&run_dir.join("log.jsonl"))?;
+        Ok(Engine { space, config, evaluator, run_dir: run_dir.to_path_buf(), state, log, interrupt: None })
     }
 
     /// Continues the run in `run_dir` from its last checkpoint (or from the start when it has
@@ -130,8 +151,46 @@ impl<'s, E: Evaluator> Engine<'s, E> {
             }
             Err(err) => return Err(err.into()),
         };
-        let log = RunLog::open(&run_dir.join("log.jsonl"), state.log_bytes)?;
-        Ok(Engine { space, config, evaluator, run_dir: run_dir.to_path_buf(), state, log })
+        let (log, recovery) = RunLog::recover(&run_dir.join("log.jsonl"), state.log_bytes)?;
+        let mut engine =
+            Engine { space, config, evaluator, run_dir: run_dir.to_path_buf(), state, log, interrupt: None };
+        if let Some(recovery) = recovery {
+            engine.rebuild_log(&recovery)?;
+        }
+        Ok(engine)
+    }
+
+    /// Stop between evaluations once `flag` holds a signal number (non-zero).
+    pub fn set_interrupt(&mut self, flag: &'static AtomicI32) {
+        self.interrupt = Some(flag);
+    }
+
+    /// A log shorter than the checkpoint says: appends the lines the checkpoint still holds
+    /// (its parent and best candidates) and records the new length.
+    fn rebuild_log(&mut self, recovery: &Recovery) -> Result<(), EngineError> {
+        let mut held: Vec<Candidate> = [&self.state.parent, &self.state.best]
+            .into_iter()
+            .flatten()
+            .filter(|c| c.evaluation.is_some() && !recovery.kept_ids.contains(&c.id))
+            .cloned()
+            .collect();
+        held.sort_by_key(|c| c.id);
+        held.dedup_by_key(|c| c.id);
+        for candidate in &held {
+            self.log.append(candidate)?;
+        }
+        self.log.sync()?;
+        tracing::warn!(
+            "log.jsonl held {} of the {} bytes its checkpoint records; kept its {} complete lines and rebuilt {} from the checkpoint (candidates {:?}); the other lost lines cannot be rebuilt",
+            recovery.kept_bytes,
+            recovery.expected_bytes,
+            recovery.kept_ids.len(),
+            held.len(),
+            held.iter().map(|c| c.id).collect::<Vec<_>>()
+        );
+        self.state.log_bytes = self.log.bytes();
+        checkpoint::save(&self.run_dir, &self.state)?;
+        Ok(())
     }
 
     /// The state after the last completed generation.
@@ -147,9 +206,30 @@ impl<'s, E: Evaluator> Engine<'s, E> {
     /// Runs the remaining generations.
     pub fn run(&mut self, progress: &mut dyn FnMut(Progress<'_>)) -> Result<(), EngineError> {
         while self.state.generation < self.config.generations {
-            self.run_generation(progress)?;
+            if let Err(err) = self.run_generation(progress) {
+                self.flush_after(&err);
+                return Err(err);
+            }
         }
         Ok(())
+    }
+
+    /// After a stop: makes the logged lines and the measurements durable, so a resumed run
+    /// (which replays the interrupted generation) re-measures nothing.
+    fn flush_after(&mut self, err: &EngineError) {
+        if let Err(sync) = self.log.sync() {
+            tracing::warn!("syncing log.jsonl after `{err}`: {sync}");
+        }
+        if let Err(save) = self.evaluator.checkpoint() {
+            tracing::warn!("saving the measurements after `{err}`: {save}");
+        }
+    }
+
+    fn check_interrupt(&self, generation: usize) -> Result<(), EngineError> {
+        match self.interrupt.map(|flag| flag.load(Ordering::SeqCst)) {
+            Some(signal) if signal != 0 => Err(EngineError::Interrupted { signal, generation }),
+            _ => Ok(()),
+        }
     }
 
     fn run_generation(&mut self, progress: &mut dyn FnMut(Progress<'_>)) -> Result<(), EngineError> {
@@ -157,6 +237,7 @@ impl<'s, E: Evaluator> Engine<'s, E> {
         let mut population = self.breed(generation)?;
         let size = population.len();
         for (index, candidate) in population.iter_mut().enumerate() {
+            self.check_interrupt(generation)?;
             progress(Progress::Evaluating { generation, index, of: size, candidate });
             let warm_start = candidate.mutation.as_ref().filter(|m| m.train_longer).and(candidate.parent_id);
             let train_s = if warm_start.is_some() { self.config.train_seconds } else { candidate.budget_s };
@@ -170,7 +251,12 @@ impl<'s, E: Evaluator> Engine<'s, E> {
         }
         self.state.parent = Some(parent);
         self.state.generation += 1;
-        self.evaluator.checkpoint().map_err(|source| self.eval_error(generation, u64::MAX, source))?;
+        self.evaluator.checkpoint().map_err(|source| EngineError::EvaluatorCheckpoint {
+            generation,
+            run_dir: self.run_dir.display().to_string(),
+            source,
+        })?;
+        self.log.sync()?;
         self.state.log_bytes = self.log.bytes();
         checkpoint::save(&self.run_dir, &self.state)?;
         if let Some(parent) = &self.state.parent {
@@ -309,6 +395,7 @@ impl<'s, E: Evaluator> Engine<'s, E> {
         generation: usize,
         progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<Candidate, EngineError> {
+        self.check_interrupt(generation)?;
         let mut candidate =
             self.candidate(generation, original.individual.clone(), Some(original.id), None, Origin::Retrain, budget_s);
         progress(Progress::Evaluating { generation, index: 0, of: 1, candidate: &candidate });

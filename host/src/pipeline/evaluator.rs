@@ -24,6 +24,9 @@ use super::cache::MeasurementCache;
 use super::export::{export_module, export_partitions};
 use super::train::{Budget, TrainJob, train};
 
+/// A trained network, its epochs and its training seconds.
+type Trained = (TrainedNet, usize, f64);
+
 /// Told the phase of the candidate being evaluated.
 pub type PhaseCallback<'a> = Box<dyn FnMut(&str) + 'a>;
 
@@ -157,8 +160,12 @@ impl<'a> PipelineEvaluator<'a> {
         }
     }
 
-    fn train(&mut self, request: &EvalRequest<'_>, spec: &NetSpec) -> Result<(TrainedNet, usize, f64), String> {
-        let learning = request.candidate.individual.learning_spec(self.space).map_err(|e| e.to_string())?;
+    /// Trains; `Err` is a failure of this machine (the disk), `Ok(Err)` one of the network.
+    fn train(&mut self, request: &EvalRequest<'_>, spec: &NetSpec) -> Result<Result<Trained, String>, EvalError> {
+        let learning = match request.candidate.individual.learning_spec(self.space) {
+            Ok(learning) => learning,
+            Err(e) => return Ok(Err(e.to_string())),
+        };
         let budget = match self.epoch_budget {
             Some((epochs, default_s)) => {
                 Budget::Epochs(((epochs as f64) * request.train_s / default_s).round().max(1.0) as usize)
@@ -176,8 +183,13 @@ impl<'a> PipelineEvaluator<'a> {
             warm_start: parent_dir.as_deref(),
             save_to: Some(&save_to),
         };
-        let trained = train(&job, self.data, &mut |_| {}).map_err(|e| e.to_string())?;
-        Ok((trained.net, trained.outcome.epochs, trained.outcome.wall_time_s))
+        match train(&job, self.data, &mut |_| {}) {
+            Ok(trained) => Ok(Ok((trained.net, trained.outcome.epochs, trained.outcome.wall_time_s))),
+            Err(failure) if failure.is_host_io() => {
+                Err(EvalError::caused_by(format!("training candidate {}", request.candidate.id), failure))
+            }
+            Err(failure) => Ok(Err(failure.to_string())),
+        }
     }
 
     fn partition_metrics(&mut self, net: &TrainedNet, hits: &mut usize) -> Result<Result<Metrics, String>, EvalError> {
@@ -257,8 +269,9 @@ impl Evaluator for PipelineEvaluator<'_> {
         // code likewise turns any runtime error of a candidate into an invalid network.
         let trained = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.train(&request, &spec)));
         let (net, epochs, train_s) = match trained {
-            Ok(Ok(trained)) => trained,
-            Ok(Err(reason)) => return Ok(Evaluation::invalid(format!("training: {reason}"), phenotype)),
+            Ok(Ok(Ok(trained))) => trained,
+            Ok(Err(host)) => return Err(host),
+            Ok(Ok(Err(reason))) => return Ok(Evaluation::invalid(format!("training: {reason}"), phenotype)),
             Err(panic) => {
                 return Ok(Evaluation::invalid(format!("training panicked: {}", panic_text(&*panic)), phenotype));
             }

@@ -63,6 +63,23 @@ pub enum TrainFailure {
     /// The trained parameters could not be read back.
     #[error(transparent)]
     Weights(#[from] ReadWeightsError),
+    /// The trained weights could not be saved (a full disk): a failure of this machine, not of
+    /// the network.
+    #[error("saving the weights to {}", dir.display())]
+    Save {
+        /// The weights directory.
+        dir: std::path::PathBuf,
+        /// Why.
+        source: TrainError,
+    },
+}
+
+impl TrainFailure {
+    /// Whether the failure is this machine's (files that could not be read or written) rather
+    /// than the network's.
+    pub fn is_host_io(&self) -> bool {
+        matches!(self, TrainFailure::Save { .. } | TrainFailure::Train(TrainError::CheckpointIo { .. }))
+    }
 }
 
 /// Trains `job.spec` on `data.train`, validating on `data.validation`.
@@ -91,7 +108,7 @@ pub fn train(
     let (model, outcome) =
         trainer.run(model, Samples::from(&data.train), Samples::from(&data.validation), wall, progress)?;
     if let Some(dir) = job.save_to {
-        trainer.save(&model, dir)?;
+        trainer.save(&model, dir).map_err(|source| TrainFailure::Save { dir: dir.to_owned(), source })?;
     }
     let net = model.trained()?;
     Ok(TrainedCandidate { model, net, outcome })

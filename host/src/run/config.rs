@@ -158,11 +158,30 @@ impl EvolveConfig {
         }
     }
 
+    /// A named data directory must exist and serve the dataset (the embedded one needs none).
+    fn validate_data_dir(&self) -> Result<(), String> {
+        let Some(dir) = &self.data_dir else { return Ok(()) };
+        if self.dataset == DatasetName::Digits {
+            return Err(format!("data_dir {} is given but the digits dataset is embedded: drop it", dir.display()));
+        }
+        if !dir.is_dir() {
+            return Err(format!("data_dir {} does not exist or is not a directory", dir.display()));
+        }
+        Ok(())
+    }
+
     /// Checks ranges a TOML type cannot express.
     pub fn validate(&self) -> Result<(), String> {
         if self.lambda == 0 {
             return Err("lambda must be at least 1".into());
         }
+        if self.generations == 0 {
+            return Err("generations must be at least 1 (generation 0 counts)".into());
+        }
+        if self.measure.repetitions == Some(0) {
+            return Err("repetitions must be at least 1".into());
+        }
+        self.validate_data_dir()?;
         if !(self.train_seconds > 0.0 && self.train_seconds.is_finite()) {
             return Err(format!("train_seconds {} must be positive", self.train_seconds));
         }

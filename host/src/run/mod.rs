@@ -4,19 +4,27 @@
 //!
 //! - [`config`]: [`EvolveConfig`], the run's settings (TOML and flags), written as `config.toml`;
 //! - [`summary`]: [`RunSummary`] and the final export of the best candidate;
-//! - [`plot`]: the accuracy/energy scatter with its Pareto front (`pareto.svg`).
+//! - [`plot`]: the accuracy/energy scatter with its Pareto front (`pareto.svg`);
+//! - [`lock`]: one run at a time per directory (`run.lock`);
+//! - [`guard`]: a new run never writes over another program's files, a resumed run keeps its
+//!   settings;
+//! - [`signals`]: SIGINT, SIGTERM, SIGHUP stop the run between evaluations, resumable.
 //!
 //! What the run shows a person (progress bars, tables) is the caller's: [`run`] reports to a
 //! [`RunObserver`].
 
 pub mod config;
+pub mod guard;
+pub mod lock;
 pub mod plot;
+pub mod signals;
 pub mod summary;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 pub use config::{EvolveConfig, SpacePreset};
+pub use lock::{LockError, RunLock};
 pub use summary::{ExportedModel, RunSummary};
 
 use crate::board::MeasureOverrides;
@@ -73,6 +81,52 @@ pub enum RunError {
     /// No candidate was evaluated.
     #[error("the run evaluated no candidate")]
     NothingEvaluated,
+    /// Every candidate was invalid.
+    #[error(
+        "nothing valid was found: all {evaluations} candidates evaluated were invalid (log.jsonl gives each reason; the fitness, the search space or the data may not fit)"
+    )]
+    NothingValid {
+        /// Candidates evaluated.
+        evaluations: usize,
+    },
+    /// Another run holds the directory.
+    #[error(transparent)]
+    Locked(#[from] LockError),
+    /// A new run was pointed at a directory holding files that are not a run's.
+    #[error(
+        "{} is not empty and is not a wattevo run (it holds {}); choose another --out, or pass --force to write into it anyway",
+        dir.display(),
+        entries.join(", ")
+    )]
+    NotARun {
+        /// The directory.
+        dir: PathBuf,
+        /// What it holds that a run would not.
+        entries: Vec<String>,
+    },
+    /// A new run was pointed at an existing run.
+    #[error(
+        "{} already holds a run: continue it with `wattevo resume {}`, choose another --out, or pass --force to start over in it",
+        dir.display(),
+        dir.display()
+    )]
+    AlreadyARun {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// `config.toml` of a run to resume was edited in a way the run cannot follow.
+    #[error(
+        "{} was edited since the run started: {}; a resumed run can only change {}. Restore the other keys, or start a new run with them",
+        path.display(),
+        changed.join(", "),
+        guard::RESUMABLE_KEYS.join(", ")
+    )]
+    ConfigChanged {
+        /// The edited config.
+        path: PathBuf,
+        /// The changed keys with their values.
+        changed: Vec<String>,
+    },
     /// A file of the run directory could not be written or read.
     #[error("{what} {}", path.display())]
     Io {
@@ -134,35 +188,94 @@ fn target(config: &EvolveConfig) -> BoardTarget {
     BoardTarget { board: config.board.clone(), port: config.port.clone(), overrides, retries: config.board_retries }
 }
 
-/// Runs (or, with `resume`, continues) the evolution in `run_dir` and writes its report.
+/// How [`run`] treats its run directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunMode {
+    /// A new run: the directory must be missing, empty, or hold only run files of no run.
+    New,
+    /// A new run in a directory whatever it holds (`--force`); an earlier run's checkpoints
+    /// there are deleted.
+    Overwrite,
+    /// Continue the run in the directory.
+    Resume,
+}
+
+/// Checks and locks the run directory, and records the config; the lock is held until the
+/// returned guard is dropped.
+fn prepare_dir(config: &EvolveConfig, run_dir: &Path, mode: RunMode) -> Result<RunLock, RunError> {
+    if mode == RunMode::New {
+        let entries = guard::foreign_entries(run_dir);
+        if !entries.is_empty() {
+            return Err(RunError::NotARun { dir: run_dir.to_path_buf(), entries });
+        }
+    }
+    std::fs::create_dir_all(run_dir).map_err(RunError::io("creating", run_dir))?;
+    let lock = RunLock::acquire(run_dir)?;
+    let checkpoints = crate::evolve::checkpoint::checkpoint_dir(run_dir);
+    let started_path = guard::started_config_path(run_dir);
+    match mode {
+        RunMode::New if checkpoints.exists() => return Err(RunError::AlreadyARun { dir: run_dir.to_path_buf() }),
+        RunMode::Overwrite if checkpoints.exists() => {
+            std::fs::remove_dir_all(&checkpoints).map_err(RunError::io("removing", &checkpoints))?;
+        }
+        RunMode::Resume => match EvolveConfig::from_file(&started_path) {
+            Ok(started) => {
+                let changed = guard::changed_keys(&started, config);
+                if !changed.is_empty() {
+                    return Err(RunError::ConfigChanged { path: run_dir.join("config.toml"), changed });
+                }
+            }
+            Err(_) if !started_path.exists() => {
+                tracing::warn!(
+                    "{} has no record of the config it started with; resuming as configured",
+                    run_dir.display()
+                );
+            }
+            Err(err) => return Err(RunError::Config(err.to_string())),
+        },
+        _ => {}
+    }
+    let config_path = run_dir.join("config.toml");
+    write_atomic(&config_path, config.to_toml().as_bytes()).map_err(RunError::io("writing", &config_path))?;
+    if mode != RunMode::Resume {
+        std::fs::create_dir_all(&checkpoints).map_err(RunError::io("creating", &checkpoints))?;
+        write_atomic(&started_path, config.to_toml().as_bytes()).map_err(RunError::io("writing", &started_path))?;
+    }
+    Ok(lock)
+}
+
+/// Runs (or continues, per `mode`) the evolution in `run_dir` and writes its report.
 pub fn run(
     config: &EvolveConfig,
     run_dir: &Path,
-    resume: bool,
+    mode: RunMode,
     observer: &dyn RunObserver,
 ) -> Result<RunSummary, RunError> {
     let started = Instant::now();
     config.validate().map_err(RunError::Config)?;
-    std::fs::create_dir_all(run_dir).map_err(RunError::io("creating", run_dir))?;
-    let config_path = run_dir.join("config.toml");
-    write_atomic(&config_path, config.to_toml().as_bytes()).map_err(RunError::io("writing", &config_path))?;
+    // the data and the space first: a setting that cannot run leaves no run directory behind
     let data = load_data(config)?;
     let space = search_space(config, &data).map_err(RunError::Space)?;
+    let _lock = prepare_dir(config, run_dir, mode)?;
     let mut evaluator = PipelineEvaluator::new(&space, &data, config.fitness_function(), target(config), run_dir)
         .map_err(RunError::Board)?;
     let source = evaluator.source_label();
     observer.source(&source);
     evaluator.epoch_budget = (config.train_epochs > 0).then_some((config.train_epochs, config.train_seconds));
     evaluator.on_phase = Some(Box::new(|phase| observer.phase(phase)));
-    let mut engine = if resume {
+    let mut engine = if mode == RunMode::Resume {
         Engine::resume(&space, config.engine(), evaluator, run_dir)?
     } else {
         Engine::new(&space, config.engine(), evaluator, run_dir)?
     };
+    engine.set_interrupt(signals::flag());
     observer.started(engine.state().generation, config.lambda + 1);
     engine.run(&mut |p| observer.progress(p))?;
     let state = engine.state().clone();
     let best = state.best.as_ref().ok_or(RunError::NothingEvaluated)?;
+    if best.evaluation.as_ref().is_none_or(|e| e.invalid.is_some()) {
+        return Err(RunError::NothingValid { evaluations: state.stats.evaluations });
+    }
     let best_models = summary::export_best(&space, &data, best, run_dir)?;
     let summary = RunSummary {
         run_dir: run_dir.to_path_buf(),

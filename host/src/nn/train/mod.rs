@@ -104,7 +104,7 @@ pub enum TrainError {
     #[error("learning settings: {0}")]
     Settings(String),
     /// Reading or writing a checkpoint file failed.
-    #[error("checkpoint {path}: {source}")]
+    #[error("checkpoint {}", path.display())]
     CheckpointIo {
         /// The file.
         path: std::path::PathBuf,
