@@ -70,6 +70,9 @@ pub struct EvolveArgs {
     /// Print the summary as JSON on stdout (no progress display).
     #[arg(long)]
     pub json: bool,
+    /// Search accelerators.
+    #[command(flatten)]
+    pub search: super::search_flags::SearchFlags,
 }
 
 /// Continue a run from its last checkpoint.
@@ -106,6 +109,7 @@ impl EvolveArgs {
             c.port = self.port.clone();
         }
         c.profile_protocol |= self.profile_protocol;
+        self.search.apply(&mut c);
         Ok(c)
     }
 

@@ -22,6 +22,7 @@ pub mod named;
 pub mod profile;
 pub mod progress;
 pub mod sample;
+pub mod search_flags;
 pub mod train;
 
 /// Exit code: a command failed.

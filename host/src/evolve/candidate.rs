@@ -71,6 +71,9 @@ pub struct Evaluation {
     pub measure_s: f64,
     /// Board measurements answered from the cache.
     pub cache_hits: usize,
+    /// Trainable parameters that started from the parent's weights (weight inheritance).
+    #[serde(default)]
+    pub inherited_params: usize,
     /// Measurements of the modules the engine asked for.
     pub modules: Vec<ModuleCost>,
     /// The phenotype text, for the log.
@@ -88,6 +91,7 @@ impl Evaluation {
             train_s: 0.0,
             measure_s: 0.0,
             cache_hits: 0,
+            inherited_params: 0,
             modules: Vec::new(),
             phenotype,
         }
@@ -116,6 +120,9 @@ pub struct EvalRequest<'a> {
     pub train_s: f64,
     /// Continue from this candidate's saved weights (train_longer) instead of from scratch.
     pub warm_start: Option<u64>,
+    /// Start the layers this parent (id, genome) also has from its saved weights (weight
+    /// inheritance); the rest from scratch.
+    pub inherit_from: Option<(u64, &'a Individual)>,
     /// Seed of everything random in training (derived from the run seed and the candidate id).
     pub seed: u64,
     /// Modules to measure alone for the archive (indices into the individual's modules).

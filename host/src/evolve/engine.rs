@@ -6,6 +6,10 @@
 //! the fittest, with Fast-DENSER's rules for parents that were given a longer budget
 //! ([`Engine::select`]). Every evaluation is appended to `log.jsonl`; the state is checkpointed
 //! after every generation ([`crate::evolve::checkpoint`]).
+//!
+//! With [`EngineConfig::inherit_weights`], other offspring start from the parent's trained
+//! weights wherever their network still has the parent's layers (the evaluator decides which,
+//! see [`crate::netspec::Lineage`]); the elite is still retrained from scratch.
 
 use std::path::{Path, PathBuf};
 
@@ -33,6 +37,15 @@ pub struct EngineConfig {
     /// Mutation probabilities.
     #[serde(default)]
     pub mutation: MutationRates,
+    /// Offspring of a structural mutation start from the parent's trained weights for every
+    /// layer the mutation left unchanged (Lamarckian inheritance); off: from scratch, as the
+    /// reference code.
+    #[serde(default = "yes")]
+    pub inherit_weights: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// What the engine reports while it works (for progress displays).
@@ -160,7 +173,11 @@ impl<'s, E: Evaluator> Engine<'s, E> {
             progress(Progress::Evaluating { generation, index, of: size, candidate });
             let warm_start = candidate.mutation.as_ref().filter(|m| m.train_longer).and(candidate.parent_id);
             let train_s = if warm_start.is_some() { self.config.train_seconds } else { candidate.budget_s };
-            self.evaluate(candidate, train_s, warm_start)?;
+            let inherit =
+                (self.config.inherit_weights && warm_start.is_none() && candidate.origin == Origin::Offspring)
+                    .then_some(candidate.parent_id)
+                    .flatten();
+            self.evaluate(candidate, train_s, warm_start, inherit)?;
             progress(Progress::Evaluated { candidate });
         }
         let parent = self.select(population, progress)?;
@@ -236,6 +253,7 @@ impl<'s, E: Evaluator> Engine<'s, E> {
         candidate: &mut Candidate,
         train_s: f64,
         warm_start: Option<u64>,
+        inherit: Option<u64>,
     ) -> Result<(), EngineError> {
         let measure_modules = (0..candidate.individual.modules.len())
             .filter(|&m| {
@@ -244,7 +262,8 @@ impl<'s, E: Evaluator> Engine<'s, E> {
             })
             .collect();
         let seed = self.config.seed ^ candidate.id.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let request = EvalRequest { candidate, train_s, warm_start, seed, measure_modules };
+        let inherit_from = self.state.parent.as_ref().filter(|p| Some(p.id) == inherit).map(|p| (p.id, &p.individual));
+        let request = EvalRequest { candidate, train_s, warm_start, inherit_from, seed, measure_modules };
         let evaluation = self
             .evaluator
             .evaluate(request)
@@ -312,7 +331,7 @@ impl<'s, E: Evaluator> Engine<'s, E> {
         let mut candidate =
             self.candidate(generation, original.individual.clone(), Some(original.id), None, Origin::Retrain, budget_s);
         progress(Progress::Evaluating { generation, index: 0, of: 1, candidate: &candidate });
-        self.evaluate(&mut candidate, budget_s, None)?;
+        self.evaluate(&mut candidate, budget_s, None, None)?;
         progress(Progress::Evaluated { candidate: &candidate });
         Ok(candidate)
     }

@@ -50,7 +50,7 @@ impl Evaluator for Scripted {
 
 fn config() -> EngineConfig {
     let mutation = MutationRates { reuse_module: 0.5, ..MutationRates::default() };
-    EngineConfig { generations: 6, lambda: 4, train_seconds: 1.0, seed: 17, mutation }
+    EngineConfig { generations: 6, lambda: 4, train_seconds: 1.0, seed: 17, mutation, inherit_weights: true }
 }
 
 fn space() -> SearchSpace {

@@ -22,7 +22,15 @@ use wattevo_proto::Measurement;
 
 use super::cache::MeasurementCache;
 use super::export::{export_module, export_partitions};
-use super::train::{Budget, TrainJob, train};
+use super::train::{Budget, TrainJob, reload_trained, train};
+
+/// What training a candidate gave the evaluator.
+struct Trained {
+    net: TrainedNet,
+    epochs: usize,
+    train_s: f64,
+    inherited_params: usize,
+}
 
 /// Told the phase of the candidate being evaluated.
 pub type PhaseCallback<'a> = Box<dyn FnMut(&str) + 'a>;
@@ -157,7 +165,21 @@ impl<'a> PipelineEvaluator<'a> {
         }
     }
 
-    fn train(&mut self, request: &EvalRequest<'_>, spec: &NetSpec) -> Result<(TrainedNet, usize, f64), String> {
+    /// The parent's trained network to inherit from, if asked and its weights are on disk (a
+    /// parent whose weights cannot be read is skipped: the child then trains from scratch).
+    fn inheritance(&self, request: &EvalRequest<'_>) -> Option<TrainedNet> {
+        let (id, parent) = request.inherit_from?;
+        let spec = parent.to_netspec(self.space).ok()?;
+        match reload_trained(&spec, &weights_dir(&self.run_dir, id)) {
+            Ok(net) => Some(net),
+            Err(err) => {
+                tracing::debug!("candidate {} inherits nothing from #{id}: {err}", request.candidate.id);
+                None
+            }
+        }
+    }
+
+    fn train(&mut self, request: &EvalRequest<'_>, spec: &NetSpec) -> Result<Trained, String> {
         let learning = request.candidate.individual.learning_spec(self.space).map_err(|e| e.to_string())?;
         let budget = match self.epoch_budget {
             Some((epochs, default_s)) => {
@@ -167,6 +189,7 @@ impl<'a> PipelineEvaluator<'a> {
         };
         let parent_dir = request.warm_start.map(|parent| weights_dir(&self.run_dir, parent));
         let save_to = weights_dir(&self.run_dir, request.candidate.id);
+        let parent = self.inheritance(request);
         let job = TrainJob {
             spec,
             learning: &learning,
@@ -174,10 +197,16 @@ impl<'a> PipelineEvaluator<'a> {
             loss: LossKind::Logits,
             budget,
             warm_start: parent_dir.as_deref(),
+            inherit: parent.as_ref(),
             save_to: Some(&save_to),
         };
         let trained = train(&job, self.data, &mut |_| {}).map_err(|e| e.to_string())?;
-        Ok((trained.net, trained.outcome.epochs, trained.outcome.wall_time_s))
+        Ok(Trained {
+            net: trained.net,
+            epochs: trained.outcome.epochs,
+            train_s: trained.outcome.wall_time_s,
+            inherited_params: trained.inherited_params,
+        })
     }
 
     fn partition_metrics(&mut self, net: &TrainedNet, hits: &mut usize) -> Result<Result<Metrics, String>, EvalError> {
@@ -256,7 +285,7 @@ impl Evaluator for PipelineEvaluator<'_> {
         // burn panics on some shape errors the NetSpec checks cannot foresee; the reference
         // code likewise turns any runtime error of a candidate into an invalid network.
         let trained = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.train(&request, &spec)));
-        let (net, epochs, train_s) = match trained {
+        let Trained { net, epochs, train_s, inherited_params } = match trained {
             Ok(Ok(trained)) => trained,
             Ok(Err(reason)) => return Ok(Evaluation::invalid(format!("training: {reason}"), phenotype)),
             Err(panic) => {
@@ -282,6 +311,7 @@ impl Evaluator for PipelineEvaluator<'_> {
         evaluation.train_s = train_s;
         evaluation.measure_s = started.elapsed().as_secs_f64();
         evaluation.cache_hits = hits;
+        evaluation.inherited_params = inherited_params;
         evaluation.modules = modules;
         Ok(evaluation)
     }

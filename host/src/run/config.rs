@@ -84,6 +84,9 @@ pub struct EvolveConfig {
     pub repetitions: u16,
     /// Reopen attempts after a board failure.
     pub board_retries: usize,
+    /// Offspring start from the parent's trained weights for every layer the mutation left
+    /// unchanged (off under the reference reproduction).
+    pub inherit_weights: bool,
 }
 
 impl Default for EvolveConfig {
@@ -109,6 +112,7 @@ impl Default for EvolveConfig {
             min_duration_ms: 300,
             repetitions: 3,
             board_retries: 2,
+            inherit_weights: true,
         }
     }
 }
@@ -149,6 +153,7 @@ impl EvolveConfig {
             train_seconds: self.train_seconds,
             seed: self.seed,
             mutation: self.mutation.clone(),
+            inherit_weights: self.inherit_weights,
         }
     }
 
