@@ -3,7 +3,8 @@
 //! (weight inheritance, [`crate::netspec::Lineage`]).
 //!
 //! The layouts are burn's own (conv `[out, in, k, k]`, dense `[in, out]`), so values are copied
-//! without reordering; reading the weights back gives the same bits.
+//! without reordering; reading the weights back gives the same bits. Shapes are read without
+//! initialising the replaced parameters, so nothing draws from the backend's (global) RNG.
 
 use burn::module::{Param, RunningState};
 use burn::nn::Linear;
@@ -18,7 +19,7 @@ fn param<const D: usize>(values: &[f32], dims: [usize; D], device: &Device) -> P
 }
 
 fn set_linear(linear: &mut Linear, weights: &DenseWeights, device: &Device) {
-    let dims = linear.weight.val().dims();
+    let dims = linear.weight.lazy_shape().dims();
     linear.weight = param(&weights.weight, dims, device);
     if let (Some(bias), Some(values)) = (linear.bias.as_mut(), weights.bias.as_ref()) {
         *bias = param(values, [values.len()], device);
@@ -28,7 +29,7 @@ fn set_linear(linear: &mut Linear, weights: &DenseWeights, device: &Device) {
 fn set_layer(layer: &mut Layer, weights: &LayerWeights, device: &Device) {
     match (layer, weights) {
         (Layer::Conv(c), LayerWeights::Conv { weight, bias }) => {
-            let dims = c.conv.weight.val().dims();
+            let dims = c.conv.weight.lazy_shape().dims();
             c.conv.weight = param(weight, dims, device);
             if let (Some(param_bias), Some(values)) = (c.conv.bias.as_mut(), bias.as_ref()) {
                 *param_bias = param(values, [values.len()], device);

@@ -2,6 +2,7 @@
 //!
 //! - `layers`: one module enum variant per layer kind, and the `Features` flowing between them;
 //! - `model`: the two-head [`Model`], its partitions and its weights for the ONNX exporter;
+//! - `dropout`: dropout with its own seeded mask stream (no global RNG);
 //! - `load`: [`Model::with_weights`], plain weights written back into a model (inheritance).
 //!
 //! The CPU backend is chosen here, in one place: [`cpu_device`] (burn-flex, about 13× faster
@@ -9,6 +10,7 @@
 //! [`training_device`] (the same with autodiff). Models and tensors are not generic over the
 //! backend in burn 0.22: the device decides.
 
+pub mod dropout;
 pub mod layers;
 mod load;
 pub mod model;

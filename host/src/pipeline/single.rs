@@ -95,6 +95,7 @@ pub fn train_and_export(
         budget: Budget::Seconds(settings.seconds),
         warm_start: None,
         inherit: None,
+        race: None,
         save_to: Some(&checkpoint),
     };
     let trained = train(&job, data, progress).map_err(SingleError::Train)?;

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use crate::data::DataSplits;
 use crate::genome::LearningSpec;
-use crate::netspec::{Lineage, NetSpec, TrainedNet, WeightsMismatch};
-use crate::nn::train::{LossKind, Progress, Samples, TrainError, TrainOptions, TrainOutcome, Trainer};
+use crate::netspec::{Lineage, NetSpec, NetWeights, TrainedNet, WeightsMismatch};
+use crate::nn::train::{LossKind, Progress, Race, Samples, TrainError, TrainOptions, TrainOutcome, Trainer};
 use crate::nn::{Device, Model, ReadWeightsError, training_device};
 
 /// How long to train.
@@ -43,6 +43,8 @@ pub struct TrainJob<'a> {
     /// Start every layer that this trained parent network also has, unchanged in kind and
     /// shape, from the parent's weights (ignored with `warm_start`).
     pub inherit: Option<&'a TrainedNet>,
+    /// Stop early when the validation accuracy falls behind this curve ([`Race`]).
+    pub race: Option<&'a Race>,
     /// Save the trained weights and optimiser state here (to continue later).
     pub save_to: Option<&'a Path>,
 }
@@ -82,8 +84,8 @@ pub fn train(
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<TrainedCandidate, TrainFailure> {
     let device = training_device();
-    device.seed(job.seed);
-    let mut fresh = Model::new(job.spec, &device);
+    let initial = NetWeights::initial(job.spec, job.seed);
+    let mut fresh = Model::new(job.spec, &device).with_weights(&initial, &device)?;
     let mut inherited_params = 0;
     if let (Some(parent), None) = (job.inherit, job.warm_start) {
         (fresh, inherited_params) = inherit(fresh, parent, &device)?;
@@ -95,6 +97,7 @@ pub fn train(
             Trainer::new(job.learning, TrainOptions { seed: job.seed, loss: job.loss, ..TrainOptions::default() })?,
         ),
     };
+    trainer.set_race(job.race.cloned());
     let wall = match job.budget {
         Budget::Seconds(seconds) => Duration::from_secs_f64(seconds),
         Budget::Epochs(epochs) => {
@@ -166,6 +169,7 @@ mod tests {
             budget,
             warm_start: None,
             inherit,
+            race: None,
             save_to: None,
         };
         let parent = train(&job(&parent_spec, 1, Budget::Epochs(1), None), &data, &mut |_| {}).expect("parent");
