@@ -43,6 +43,10 @@ pub struct SearchFlags {
     /// --jobs is.
     #[arg(long, value_name = "N")]
     pub threads_per_job: Option<usize>,
+    /// Wall-clock budget, minutes: no generation starts after it; set --generations high to
+    /// let time decide (config key minutes; default 0: no limit).
+    #[arg(long, value_name = "M")]
+    pub minutes: Option<f64>,
 }
 
 impl SearchFlags {
@@ -62,6 +66,9 @@ impl SearchFlags {
         }
         if let Some(f) = self.init_screen_fraction {
             config.init_screen_fraction = f;
+        }
+        if let Some(m) = self.minutes {
+            config.minutes = m;
         }
         if let Some(n) = self.jobs {
             config.jobs = n;

@@ -179,7 +179,18 @@ impl<'s, E: Evaluator> Engine<'s, E> {
 
     /// Runs the remaining generations.
     pub fn run(&mut self, progress: &mut dyn FnMut(Progress<'_>)) -> Result<(), EngineError> {
-        while self.state.generation < self.config.generations {
+        self.run_for(None, progress)
+    }
+
+    /// Runs the remaining generations, starting no new generation once `limit` (if any) has
+    /// passed since the call (a wall-clock search budget; the generation under way finishes).
+    pub fn run_for(
+        &mut self,
+        limit: Option<std::time::Duration>,
+        progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<(), EngineError> {
+        let started = std::time::Instant::now();
+        while self.state.generation < self.config.generations && limit.is_none_or(|l| started.elapsed() < l) {
             self.run_generation(progress)?;
         }
         Ok(())

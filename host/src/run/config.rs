@@ -102,6 +102,9 @@ pub struct EvolveConfig {
     pub jobs: usize,
     /// Threads of each training (0: the cores divided by `jobs`).
     pub threads_per_job: usize,
+    /// Wall-clock budget of a run invocation, minutes: no generation starts after it (0: none,
+    /// `generations` alone decides).
+    pub minutes: f64,
 }
 
 impl Default for EvolveConfig {
@@ -134,6 +137,7 @@ impl Default for EvolveConfig {
             init: None,
             jobs: 0,
             threads_per_job: 0,
+            minutes: 0.0,
         }
     }
 }
@@ -192,6 +196,9 @@ impl EvolveConfig {
         }
         if self.race_margin.is_some_and(|m| !(0.0..=1.0).contains(&m)) {
             return Err(format!("race_margin {:?} must lie in [0, 1]", self.race_margin));
+        }
+        if !(self.minutes >= 0.0 && self.minutes.is_finite()) {
+            return Err(format!("minutes {} must be 0 (no limit) or positive", self.minutes));
         }
         if !(self.init_screen_fraction > 0.0 && self.init_screen_fraction.is_finite()) {
             return Err(format!("init_screen_fraction {} must be positive", self.init_screen_fraction));

@@ -207,7 +207,8 @@ pub fn run(
         Engine::new(&space, engine_config, evaluator, run_dir)?
     };
     observer.started(engine.state().generation, config.lambda + 1);
-    engine.run(&mut |p| observer.progress(p))?;
+    let limit = (config.minutes > 0.0).then(|| std::time::Duration::from_secs_f64(config.minutes * 60.0));
+    engine.run_for(limit, &mut |p| observer.progress(p))?;
     let (schedule, wall) = (engine.evaluator_mut().schedule, engine.evaluator_mut().wall);
     let state = engine.state().clone();
     let best = state.best.as_ref().ok_or(RunError::NothingEvaluated)?;
