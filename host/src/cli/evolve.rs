@@ -78,6 +78,9 @@ pub struct EvolveArgs {
     /// checkpoints are deleted).
     #[arg(long)]
     pub force: bool,
+    /// Search accelerators.
+    #[command(flatten)]
+    pub search: super::search_flags::SearchFlags,
 }
 
 /// Continue a run from its last checkpoint.
@@ -115,6 +118,7 @@ impl EvolveArgs {
         }
         c.profile_protocol |= self.profile_protocol;
         c.measure = self.measure.overrides().or(c.measure);
+        self.search.apply(&mut c);
         Ok(c)
     }
 
@@ -250,6 +254,17 @@ fn print_summary(s: &RunSummary, json: bool) -> anyhow::Result<ExitCode> {
     println!(
         "{} evaluations ({} invalid), {} measurement cache hits, {:.0} s training, {:.0} s measuring, {} archived modules",
         st.evaluations, st.invalid, st.cache_hits, st.train_s, st.measure_s, s.archived_modules
+    );
+    let w = &s.wall;
+    println!(
+        "wall time: {:.0} s training, {:.0} s measuring ({:.0} s of both at once), {:.0} s idle, {:.0} s other; {} job(s) × {} thread(s)",
+        w.train_s,
+        w.measure_s,
+        w.overlap_s,
+        w.idle_s,
+        s.wall_s - w.batches_s,
+        s.schedule.jobs,
+        s.schedule.threads_per_job
     );
     for m in &s.best_models {
         println!("  {}", m.file.display());

@@ -25,6 +25,7 @@ pub mod named;
 pub mod profile;
 pub mod progress;
 pub mod sample;
+pub mod search_flags;
 pub mod train;
 
 /// Exit code: a command failed.
@@ -53,6 +54,9 @@ pub struct Cli {
 }
 
 /// The subcommands.
+// Parsed once per process: the size difference between `evolve`'s many flags and the others'
+// costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Get datasets (Fashion-MNIST) or see which are available.

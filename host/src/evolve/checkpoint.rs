@@ -33,6 +33,12 @@ pub struct RunStats {
     pub train_s: f64,
     /// Seconds spent exporting, checking accuracy and measuring.
     pub measure_s: f64,
+    /// Offspring stopped early by racing.
+    #[serde(default)]
+    pub raced: usize,
+    /// Training budget racing saved, seconds.
+    #[serde(default)]
+    pub race_saved_s: f64,
 }
 
 /// Everything a resumed run needs.

@@ -6,18 +6,24 @@
 //! the fittest, with Fast-DENSER's rules for parents that were given a longer budget
 //! ([`Engine::select`]). Every evaluation is appended to `log.jsonl`; the state is checkpointed
 //! after every generation ([`crate::evolve::checkpoint`]).
+//!
+//! With [`EngineConfig::inherit_weights`], other offspring start from the parent's trained
+//! weights wherever their network still has the parent's layers (the evaluator decides which,
+//! see [`crate::netspec::Lineage`]); the elite is still retrained from scratch. With
+//! [`EngineConfig::race_margin`], offspring race against the parent's learning curve and stop
+//! training once they fall behind it ([`Race`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI32, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use crate::evolve::archive::ArchivedModule;
-use crate::evolve::candidate::{Candidate, EvalError, EvalRequest, Evaluator, Origin};
+use crate::evolve::candidate::{Candidate, EvalError, Evaluator, Origin};
 use crate::evolve::checkpoint::{self, EvolutionState};
 use crate::evolve::mutation::{MutationRates, mutate};
 use crate::evolve::runlog::{Recovery, RunLog};
 use crate::genome::{Individual, SearchSpace};
+use crate::nn::train::Race;
 
 /// The search's settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -34,6 +40,33 @@ pub struct EngineConfig {
     /// Mutation probabilities.
     #[serde(default)]
     pub mutation: MutationRates,
+    /// Offspring of a structural mutation start from the parent's trained weights for every
+    /// layer the mutation left unchanged (Lamarckian inheritance); off: from scratch, as the
+    /// reference code.
+    #[serde(default = "yes")]
+    pub inherit_weights: bool,
+    /// Racing: an offspring whose validation accuracy after an epoch is more than this below
+    /// its parent's at the same epoch stops training there (`None`: no racing).
+    #[serde(default)]
+    pub race_margin: Option<f64>,
+    /// Generation 0 draws this many candidates (seeds included) and screens them with a short
+    /// budget, keeping the fittest λ; at most λ: no screening.
+    #[serde(default)]
+    pub init_draws: usize,
+    /// The screening budget as a fraction of `train_seconds`.
+    #[serde(default = "quarter")]
+    pub init_screen_fraction: f64,
+    /// Individuals generation 0 starts from (`--init FILE`), before random ones.
+    #[serde(default)]
+    pub seeds: Vec<Individual>,
+}
+
+fn quarter() -> f64 {
+    0.25
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// What the engine reports while it works (for progress displays).
@@ -205,7 +238,18 @@ impl<'s, E: Evaluator> Engine<'s, E> {
 
     /// Runs the remaining generations.
     pub fn run(&mut self, progress: &mut dyn FnMut(Progress<'_>)) -> Result<(), EngineError> {
-        while self.state.generation < self.config.generations {
+        self.run_for(None, progress)
+    }
+
+    /// Runs the remaining generations, starting no new generation once `limit` (if any) has
+    /// passed since the call (a wall-clock search budget; the generation under way finishes).
+    pub fn run_for(
+        &mut self,
+        limit: Option<std::time::Duration>,
+        progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<(), EngineError> {
+        let started = std::time::Instant::now();
+        while self.state.generation < self.config.generations && limit.is_none_or(|l| started.elapsed() < l) {
             if let Err(err) = self.run_generation(progress) {
                 self.flush_after(&err);
                 return Err(err);
@@ -234,16 +278,10 @@ impl<'s, E: Evaluator> Engine<'s, E> {
 
     fn run_generation(&mut self, progress: &mut dyn FnMut(Progress<'_>)) -> Result<(), EngineError> {
         let generation = self.state.generation;
-        let mut population = self.breed(generation)?;
-        let size = population.len();
-        for (index, candidate) in population.iter_mut().enumerate() {
-            self.check_interrupt(generation)?;
-            progress(Progress::Evaluating { generation, index, of: size, candidate });
-            let warm_start = candidate.mutation.as_ref().filter(|m| m.train_longer).and(candidate.parent_id);
-            let train_s = if warm_start.is_some() { self.config.train_seconds } else { candidate.budget_s };
-            self.evaluate(candidate, train_s, warm_start)?;
-            progress(Progress::Evaluated { candidate });
-        }
+        self.check_interrupt(generation)?;
+        let mut population =
+            if self.state.parent.is_some() { self.breed(generation)? } else { self.first_generation(progress)? };
+        self.evaluate_all(&mut population, generation, progress)?;
         let parent = self.select(population, progress)?;
         let improves = self.state.best.as_ref().is_none_or(|best| parent.fitness() > best.fitness());
         if improves {
@@ -265,17 +303,10 @@ impl<'s, E: Evaluator> Engine<'s, E> {
         Ok(())
     }
 
-    /// Generation 0: λ random individuals. Later: the elite plus λ mutated offspring.
+    /// After generation 0 ([`Engine::first_generation`]): the elite plus λ mutated offspring.
     fn breed(&mut self, generation: usize) -> Result<Vec<Candidate>, EngineError> {
         let default = self.config.train_seconds;
-        let Some(parent) = self.state.parent.clone() else {
-            let mut population = Vec::with_capacity(self.config.lambda);
-            for _ in 0..self.config.lambda {
-                let individual = Individual::random(self.space, &mut self.state.rng)?;
-                population.push(self.candidate(generation, individual, None, None, Origin::Random, default));
-            }
-            return Ok(population);
-        };
+        let Some(parent) = self.state.parent.clone() else { return Ok(Vec::new()) };
         let elite = self.candidate(
             generation,
             parent.individual.clone(),
@@ -314,48 +345,6 @@ impl<'s, E: Evaluator> Engine<'s, E> {
         let id = self.state.next_id;
         self.state.next_id += 1;
         Candidate { id, generation, individual, parent_id, mutation, origin, budget_s, evaluation: None }
-    }
-
-    /// Evaluates a candidate, archives its new modules and logs it.
-    fn evaluate(
-        &mut self,
-        candidate: &mut Candidate,
-        train_s: f64,
-        warm_start: Option<u64>,
-    ) -> Result<(), EngineError> {
-        let measure_modules = (0..candidate.individual.modules.len())
-            .filter(|&m| {
-                let module = &candidate.individual.modules[m];
-                !module.layers.is_empty() && !self.state.archive.entries().iter().any(|e| e.module == *module)
-            })
-            .collect();
-        let seed = self.config.seed ^ candidate.id.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let request = EvalRequest { candidate, train_s, warm_start, seed, measure_modules };
-        let evaluation = self
-            .evaluator
-            .evaluate(request)
-            .map_err(|source| self.eval_error(candidate.generation, candidate.id, source))?;
-        for cost in &evaluation.modules {
-            let Some(module) = candidate.individual.modules.get(cost.module) else { continue };
-            if !self.state.archive.entries().iter().any(|e| e.module == *module) {
-                self.state.archive.push(ArchivedModule {
-                    module: module.clone(),
-                    generation: candidate.generation,
-                    power_w: cost.power_w,
-                    energy_j: cost.energy_j,
-                    arch_hash: cost.arch_hash.clone(),
-                });
-            }
-        }
-        let stats = &mut self.state.stats;
-        stats.evaluations += 1;
-        stats.invalid += usize::from(evaluation.invalid.is_some());
-        stats.cache_hits += evaluation.cache_hits;
-        stats.train_s += evaluation.train_s;
-        stats.measure_s += evaluation.measure_s;
-        candidate.evaluation = Some(evaluation);
-        self.log.append(candidate)?;
-        Ok(())
     }
 
     /// The fittest, with Fast-DENSER's rules when the fittest was trained longer than the
@@ -398,10 +387,15 @@ impl<'s, E: Evaluator> Engine<'s, E> {
         self.check_interrupt(generation)?;
         let mut candidate =
             self.candidate(generation, original.individual.clone(), Some(original.id), None, Origin::Retrain, budget_s);
-        progress(Progress::Evaluating { generation, index: 0, of: 1, candidate: &candidate });
-        self.evaluate(&mut candidate, budget_s, None)?;
-        progress(Progress::Evaluated { candidate: &candidate });
+        self.evaluate_all(std::slice::from_mut(&mut candidate), generation, progress)?;
         Ok(candidate)
+    }
+
+    /// The race offspring run against: the parent's learning curve and the margin.
+    fn race(&self) -> Option<Race> {
+        let margin = self.config.race_margin?;
+        let curve = self.state.parent.as_ref()?.evaluation.as_ref()?.curve.clone();
+        (!curve.is_empty()).then_some(Race { curve, margin })
     }
 
     fn eval_error(&self, generation: usize, id: u64, source: EvalError) -> EngineError {
@@ -420,6 +414,10 @@ fn argmax(candidates: &[Candidate], keep: impl Fn((usize, &Candidate)) -> bool) 
     best
 }
 
+#[path = "engine_eval.rs"]
+mod eval;
+#[path = "engine_start.rs"]
+mod start;
 #[cfg(test)]
 #[path = "engine_tests.rs"]
 mod tests;

@@ -4,7 +4,7 @@
 use std::hash::{Hash, Hasher};
 
 use super::*;
-use crate::evolve::candidate::{Evaluation, ModuleCost};
+use crate::evolve::candidate::{EvalRequest, Evaluation, ModuleCost};
 use crate::evolve::runlog::read_log;
 use crate::genome::GenomeConfig;
 
@@ -50,7 +50,18 @@ impl Evaluator for Scripted {
 
 fn config() -> EngineConfig {
     let mutation = MutationRates { reuse_module: 0.5, ..MutationRates::default() };
-    EngineConfig { generations: 6, lambda: 4, train_seconds: 1.0, seed: 17, mutation }
+    EngineConfig {
+        generations: 6,
+        lambda: 4,
+        train_seconds: 1.0,
+        seed: 17,
+        mutation,
+        inherit_weights: true,
+        race_margin: None,
+        init_draws: 0,
+        init_screen_fraction: 0.25,
+        seeds: Vec::new(),
+    }
 }
 
 fn space() -> SearchSpace {

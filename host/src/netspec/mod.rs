@@ -17,13 +17,16 @@
 //!
 //! Beside the spec: [`weights`] ([`NetWeights`], backend-independent parameters laid out as ONNX
 //! wants them) and [`TrainedNet`], a spec and its weights travelling together, with the one
-//! [`TrainedNet::partition`] that cuts partition 0 or 1 out of a trained network.
+//! [`TrainedNet::partition`] that cuts partition 0 or 1 out of a trained network, and
+//! [`lineage`] ([`Lineage`]: which layers of a mutated network keep their parent's weights).
 
 use serde::{Deserialize, Serialize};
 
+pub mod lineage;
 mod trained;
 pub mod weights;
 
+pub use lineage::Lineage;
 pub use trained::TrainedNet;
 pub use weights::{BatchNormWeights, DenseWeights, LayerWeights, NetWeights, WeightsMismatch};
 

@@ -192,6 +192,23 @@ impl NetWeights {
     }
 }
 
+impl NetWeights {
+    /// Initial training weights for `spec`, drawn from `seed` alone: [`NetWeights::seeded`]
+    /// (PyTorch's default ±1/√fan-in bound, which is also burn's) with batch norm at identity
+    /// (γ = 1, β = 0, running mean 0, variance 1). Drawing them here rather than with burn's
+    /// initialisers keeps them off the backend's global RNG, which concurrent trainings share.
+    pub fn initial(spec: &NetSpec, seed: u64) -> NetWeights {
+        let mut weights = NetWeights::seeded(spec, seed);
+        for layer in &mut weights.layers {
+            if let LayerWeights::BatchNorm(bn) = layer {
+                let n = bn.gamma.len();
+                (bn.gamma, bn.beta, bn.mean, bn.var) = (vec![1.0; n], vec![0.0; n], vec![0.0; n], vec![1.0; n]);
+            }
+        }
+        weights
+    }
+}
+
 #[cfg(test)]
 mod seeded_tests {
     use super::*;

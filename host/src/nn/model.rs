@@ -72,6 +72,16 @@ impl Model {
         HeadOutputs { main: self.output.forward(x.flat()), extra }
     }
 
+    /// Restarts every dropout layer's mask stream from `seed` (layer `i` from a stream of its own
+    /// derived from `seed` and `i`).
+    pub fn reseed(&self, seed: u64) {
+        for (index, layer) in self.layers.iter().enumerate() {
+            if let Layer::Dropout(dropout) = layer {
+                dropout.reseed(seed ^ (index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            }
+        }
+    }
+
     /// Softmax probabilities of both heads (the exported models output these).
     pub fn forward(&self, input: Features) -> HeadOutputs {
         let logits = self.forward_logits(input);

@@ -7,6 +7,10 @@
 //! `latency_p` (µs), `params_p`. Training or export failures make the candidate invalid (the
 //! reference treats any runtime error the same way); a board failure is retried by reopening
 //! the board, then stops the run so it can be resumed.
+//!
+//! An evaluation has two halves: [`Preparer::prepare`] (host: train, export, accuracy) and
+//! [`PipelineEvaluator::finish`] (board: measure, score). [`super::parallel`] runs the first
+//! half of several candidates at once and the second in candidate order, overlapped.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -16,16 +20,12 @@ use crate::data::DataSplits;
 use crate::evolve::candidate::{EvalError, EvalRequest, Evaluation, Evaluator, ModuleCost};
 use crate::evolve::fitness::{FitnessFunction, Metrics};
 use crate::genome::SearchSpace;
-use crate::netspec::{NetSpec, TrainedNet};
-use crate::nn::train::LossKind;
 use wattevo_proto::Measurement;
 
 use super::cache::MeasurementCache;
-use super::export::{export_module, export_partitions};
-use super::train::{Budget, TrainJob, train};
-
-/// A trained network, its epochs and its training seconds.
-type Trained = (TrainedNet, usize, f64);
+use super::parallel::Schedule;
+use super::prepare::{Prepared, Preparer};
+use super::wall::WallAccount;
 
 /// Told the phase of the candidate being evaluated.
 pub type PhaseCallback<'a> = Box<dyn FnMut(&str) + 'a>;
@@ -51,12 +51,16 @@ pub struct PipelineEvaluator<'a> {
     target: BoardTarget,
     board: Option<BoardSession>,
     cache: MeasurementCache,
-    run_dir: PathBuf,
+    run_dir: &'a Path,
     /// Train for epochs instead of seconds: `(epochs per default budget, default budget in s)`.
     /// A candidate with budget `b` s trains `round(epochs · b / default)` epochs.
     pub epoch_budget: Option<(usize, f64)>,
     /// Called with a short phase name while a candidate is evaluated (`training`, `measuring`).
     pub on_phase: Option<PhaseCallback<'a>>,
+    /// How many candidates train at once, with how many threads each.
+    pub schedule: Schedule,
+    /// Where the wall time of the evaluations went.
+    pub wall: WallAccount,
 }
 
 impl std::fmt::Debug for PipelineEvaluator<'_> {
@@ -80,7 +84,7 @@ impl<'a> PipelineEvaluator<'a> {
         data: &'a DataSplits,
         fitness: FitnessFunction,
         target: BoardTarget,
-        run_dir: &Path,
+        run_dir: &'a Path,
     ) -> Result<Self, EvalError> {
         let cache = MeasurementCache::load(&run_dir.join("measurements.json"))
             .map_err(|e| EvalError::caused_by("loading the measurement cache", e))?;
@@ -91,9 +95,11 @@ impl<'a> PipelineEvaluator<'a> {
             target,
             board: None,
             cache,
-            run_dir: run_dir.to_path_buf(),
+            run_dir,
             on_phase: None,
             epoch_budget: None,
+            schedule: Schedule::default(),
+            wall: WallAccount::default(),
         };
         evaluator.open_board()?;
         Ok(evaluator)
@@ -106,14 +112,14 @@ impl<'a> PipelineEvaluator<'a> {
 
     fn open_board(&mut self) -> Result<(), EvalError> {
         self.board = None;
-        let options = OpenOptions { port: self.target.port.clone(), run_dir: Some(self.run_dir.clone()) };
+        let options = OpenOptions { port: self.target.port.clone(), run_dir: Some(self.run_dir.to_path_buf()) };
         let session = BoardSession::open(&self.target.board, &options)
             .map_err(|e| EvalError::caused_by(format!("board {}", self.target.board), e))?;
         self.board = Some(session);
         Ok(())
     }
 
-    fn phase(&mut self, name: &str) {
+    pub(super) fn phase(&mut self, name: &str) {
         if let Some(callback) = self.on_phase.as_mut() {
             callback(name);
         }
@@ -160,80 +166,61 @@ impl<'a> PipelineEvaluator<'a> {
         }
     }
 
-    /// Trains; `Err` is a failure of this machine (the disk), `Ok(Err)` one of the network.
-    fn train(&mut self, request: &EvalRequest<'_>, spec: &NetSpec) -> Result<Result<Trained, String>, EvalError> {
-        let learning = match request.candidate.individual.learning_spec(self.space) {
-            Ok(learning) => learning,
-            Err(e) => return Ok(Err(e.to_string())),
-        };
-        let budget = match self.epoch_budget {
-            Some((epochs, default_s)) => {
-                Budget::Epochs(((epochs as f64) * request.train_s / default_s).round().max(1.0) as usize)
-            }
-            None => Budget::Seconds(request.train_s),
-        };
-        let parent_dir = request.warm_start.map(|parent| weights_dir(&self.run_dir, parent));
-        let save_to = weights_dir(&self.run_dir, request.candidate.id);
-        let job = TrainJob {
-            spec,
-            learning: &learning,
-            seed: request.seed,
-            loss: LossKind::Logits,
-            budget,
-            warm_start: parent_dir.as_deref(),
-            save_to: Some(&save_to),
-        };
-        match train(&job, self.data, &mut |_| {}) {
-            Ok(trained) => Ok(Ok((trained.net, trained.outcome.epochs, trained.outcome.wall_time_s))),
-            Err(failure) if failure.is_host_io() => {
-                Err(EvalError::caused_by(format!("training candidate {}", request.candidate.id), failure))
-            }
-            Err(failure) => Ok(Err(failure.to_string())),
-        }
+    /// The host-side half of an evaluation, without the board.
+    pub fn preparer(&self) -> Preparer<'a> {
+        Preparer { space: self.space, data: self.data, run_dir: self.run_dir, epoch_budget: self.epoch_budget }
     }
 
-    fn partition_metrics(&mut self, net: &TrainedNet, hits: &mut usize) -> Result<Result<Metrics, String>, EvalError> {
-        let exported = match export_partitions(net) {
-            Ok(exported) => exported,
-            Err(e) => return Ok(Err(e.to_string())),
-        };
-        let mut metrics = Metrics::new();
-        for partition in &exported {
-            let accuracy = match partition.accuracy(&self.data.fitness) {
-                Ok(a) => a,
-                Err(e) => return Ok(Err(e.to_string())),
-            };
-            let measured = self.measure(&partition.onnx, &partition.arch_hash, hits)?;
-            insert_partition(&mut metrics, partition.partition.index(), accuracy, &measured, partition.params);
+    /// The board's half: measures the partitions and modules of a prepared candidate and
+    /// scores it.
+    pub(super) fn finish(&mut self, prepared: Prepared) -> Result<Evaluation, EvalError> {
+        if let Some(host) = prepared.host_failure {
+            return Err(host);
         }
-        if exported.len() == 1 {
+        let net = match prepared.outcome {
+            Ok(net) => net,
+            Err(reason) => return Ok(Evaluation::invalid(reason, prepared.phenotype)),
+        };
+        self.phase("measuring");
+        let started = Instant::now();
+        let mut hits = 0;
+        let mut metrics = Metrics::new();
+        for (partition, accuracy) in &net.partitions {
+            let measured = self.measure(&partition.onnx, &partition.arch_hash, &mut hits)?;
+            insert_partition(&mut metrics, partition.partition.index(), *accuracy, &measured, partition.params);
+        }
+        if net.partitions.len() == 1 {
             let copies: Vec<_> =
                 metrics.iter().filter_map(|(k, v)| k.strip_suffix("_0").map(|b| (format!("{b}_1"), *v))).collect();
             metrics.extend(copies);
         }
-        Ok(Ok(metrics))
-    }
-
-    fn module_costs(
-        &mut self,
-        request: &EvalRequest<'_>,
-        net: &TrainedNet,
-        hits: &mut usize,
-    ) -> Result<Vec<ModuleCost>, EvalError> {
-        let modules = &request.candidate.individual.modules;
-        let mut costs = Vec::new();
-        for &m in &request.measure_modules {
-            let start: usize = modules[..m].iter().map(|module| module.layers.len()).sum();
-            let Ok(module) = export_module(net, start..start + modules[m].layers.len()) else { continue };
-            let measured = self.measure(&module.onnx, &module.arch_hash, hits)?;
-            costs.push(ModuleCost {
-                module: m,
-                arch_hash: module.arch_hash,
+        let mut modules = Vec::new();
+        for (module, exported) in &net.modules {
+            let measured = self.measure(&exported.onnx, &exported.arch_hash, &mut hits)?;
+            modules.push(ModuleCost {
+                module: *module,
+                arch_hash: exported.arch_hash.clone(),
                 power_w: Some(measured.total_power_w.mean),
                 energy_j: Some(measured.energy_per_inference_j.mean),
             });
         }
-        Ok(costs)
+        let mut evaluation = Evaluation::invalid("", prepared.phenotype);
+        evaluation.invalid = None;
+        match self.fitness.evaluate(&metrics) {
+            Ok(fitness) => evaluation.fitness = fitness,
+            Err(err) => evaluation.invalid = Some(format!("fitness: {err}")),
+        }
+        evaluation.metrics = metrics;
+        evaluation.epochs = net.epochs;
+        evaluation.train_s = net.train_s;
+        evaluation.measure_s = started.elapsed().as_secs_f64();
+        evaluation.cache_hits = hits;
+        evaluation.inherited_params = net.inherited_params;
+        evaluation.curve = net.curve;
+        evaluation.raced = net.raced_saved_s.is_some();
+        evaluation.race_saved_s = net.raced_saved_s.unwrap_or(0.0);
+        evaluation.modules = modules;
+        Ok(evaluation)
     }
 }
 
@@ -248,55 +235,19 @@ fn insert_partition(metrics: &mut Metrics, p: usize, accuracy: f64, m: &Measurem
     put("params", params as f64);
 }
 
-fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-        .unwrap_or_else(|| "unknown panic".into())
-}
-
 impl Evaluator for PipelineEvaluator<'_> {
     fn evaluate(&mut self, request: EvalRequest<'_>) -> Result<Evaluation, EvalError> {
-        let individual = &request.candidate.individual;
-        let phenotype = individual.phenotype(self.space).map(|p| p.to_string()).unwrap_or_default();
-        let spec = match individual.to_netspec(self.space) {
-            Ok(spec) => spec,
-            Err(invalid) => return Ok(Evaluation::invalid(invalid.to_string(), phenotype)),
-        };
         self.phase("training");
-        // burn panics on some shape errors the NetSpec checks cannot foresee; the reference
-        // code likewise turns any runtime error of a candidate into an invalid network.
-        let trained = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.train(&request, &spec)));
-        let (net, epochs, train_s) = match trained {
-            Ok(Ok(Ok(trained))) => trained,
-            Ok(Err(host)) => return Err(host),
-            Ok(Ok(Err(reason))) => return Ok(Evaluation::invalid(format!("training: {reason}"), phenotype)),
-            Err(panic) => {
-                return Ok(Evaluation::invalid(format!("training panicked: {}", panic_text(&*panic)), phenotype));
-            }
-        };
-        self.phase("measuring");
-        let started = Instant::now();
-        let mut hits = 0;
-        let metrics = match self.partition_metrics(&net, &mut hits)? {
-            Ok(metrics) => metrics,
-            Err(reason) => return Ok(Evaluation::invalid(reason, phenotype)),
-        };
-        let modules = self.module_costs(&request, &net, &mut hits)?;
-        let mut evaluation = Evaluation::invalid("", phenotype);
-        evaluation.invalid = None;
-        match self.fitness.evaluate(&metrics) {
-            Ok(fitness) => evaluation.fitness = fitness,
-            Err(err) => evaluation.invalid = Some(format!("fitness: {err}")),
-        }
-        evaluation.metrics = metrics;
-        evaluation.epochs = epochs;
-        evaluation.train_s = train_s;
-        evaluation.measure_s = started.elapsed().as_secs_f64();
-        evaluation.cache_hits = hits;
-        evaluation.modules = modules;
-        Ok(evaluation)
+        let prepared = self.preparer().prepare(&request);
+        self.finish(prepared)
+    }
+
+    fn evaluate_all(
+        &mut self,
+        requests: Vec<EvalRequest<'_>>,
+        done: &mut dyn FnMut(usize, Evaluation),
+    ) -> Result<(), EvalError> {
+        super::parallel::evaluate_all(self, &requests, done)
     }
 
     fn checkpoint(&mut self) -> Result<(), EvalError> {

@@ -15,14 +15,24 @@
 //! - [`single`]: one network trained, exported and checked (`wattevo train`);
 //! - [`cache`]: board measurements cached by architecture, board and runtime versions;
 //! - [`evaluator`]: [`PipelineEvaluator`], the evolution's [`crate::evolve::candidate::Evaluator`]
-//!   over all of the above and a board.
+//!   over all of the above and a board;
+//! - [`prepare`]: the host's half of an evaluation (train, export, accuracy), shareable
+//!   between threads;
+//! - [`parallel`]: several candidates trained at once, measured in order while the next train
+//!   ([`Schedule`]);
+//! - [`wall`]: [`WallAccount`], where the evaluations' wall time went.
 
 pub mod cache;
 pub mod evaluator;
 pub mod export;
+pub mod parallel;
+pub mod prepare;
 pub mod single;
 pub mod train;
+pub mod wall;
 
 pub use evaluator::{BoardTarget, PipelineEvaluator, weights_dir};
 pub use export::{ExportedModule, ExportedPartition, PipelineError, export_module, export_partitions, onnx_accuracy};
+pub use parallel::Schedule;
 pub use train::{Budget, TrainFailure, TrainJob, TrainedCandidate, reload_trained, train};
+pub use wall::WallAccount;

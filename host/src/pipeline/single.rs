@@ -94,6 +94,8 @@ pub fn train_and_export(
         loss: settings.loss,
         budget: Budget::Seconds(settings.seconds),
         warm_start: None,
+        inherit: None,
+        race: None,
         save_to: Some(&checkpoint),
     };
     let trained = train(&job, data, progress).map_err(SingleError::Train)?;

@@ -83,6 +83,27 @@ pub struct EvolveConfig {
     pub measure: MeasureOverrides,
     /// Reopen attempts after a board failure.
     pub board_retries: usize,
+    /// Offspring start from the parent's trained weights for every layer the mutation left
+    /// unchanged (off under the reference reproduction).
+    pub inherit_weights: bool,
+    /// Racing: an offspring more than this (accuracy, 0–1) behind its parent's validation
+    /// curve after an epoch stops training there; absent: no racing.
+    pub race_margin: Option<f64>,
+    /// Generation 0 draws this many candidates and screens them with a short budget, keeping
+    /// the fittest λ (at most λ: no screening).
+    pub init_draws: usize,
+    /// The screening budget, as a fraction of `train_seconds`.
+    pub init_screen_fraction: f64,
+    /// A file of phenotype texts generation 0 starts from (before random individuals).
+    pub init: Option<PathBuf>,
+    /// Candidates trained at the same time (0: automatic, one per core). With the same seed,
+    /// epoch budget and `threads_per_job`, runs do not depend on it.
+    pub jobs: usize,
+    /// Threads of each training (0: the cores divided by `jobs`).
+    pub threads_per_job: usize,
+    /// Wall-clock budget of a run invocation, minutes: no generation starts after it (0: none,
+    /// `generations` alone decides).
+    pub minutes: f64,
 }
 
 impl Default for EvolveConfig {
@@ -106,6 +127,14 @@ impl Default for EvolveConfig {
             profile_protocol: false,
             measure: SHORT_WINDOWS,
             board_retries: 2,
+            inherit_weights: true,
+            race_margin: None,
+            init_draws: 0,
+            init_screen_fraction: 0.25,
+            init: None,
+            jobs: 0,
+            threads_per_job: 0,
+            minutes: 0.0,
         }
     }
 }
@@ -155,6 +184,11 @@ impl EvolveConfig {
             train_seconds: self.train_seconds,
             seed: self.seed,
             mutation: self.mutation.clone(),
+            inherit_weights: self.inherit_weights,
+            race_margin: self.race_margin,
+            init_draws: self.init_draws,
+            init_screen_fraction: self.init_screen_fraction,
+            seeds: Vec::new(),
         }
     }
 
@@ -184,6 +218,15 @@ impl EvolveConfig {
         self.validate_data_dir()?;
         if !(self.train_seconds > 0.0 && self.train_seconds.is_finite()) {
             return Err(format!("train_seconds {} must be positive", self.train_seconds));
+        }
+        if self.race_margin.is_some_and(|m| !(0.0..=1.0).contains(&m)) {
+            return Err(format!("race_margin {:?} must lie in [0, 1]", self.race_margin));
+        }
+        if !(self.minutes >= 0.0 && self.minutes.is_finite()) {
+            return Err(format!("minutes {} must be 0 (no limit) or positive", self.minutes));
+        }
+        if !(self.init_screen_fraction > 0.0 && self.init_screen_fraction.is_finite()) {
+            return Err(format!("init_screen_fraction {} must be positive", self.init_screen_fraction));
         }
         let rates = &self.mutation;
         let all = [

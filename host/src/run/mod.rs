@@ -32,8 +32,11 @@ use crate::data::{DataError, DataSplits, LoadOptions, SplitConfig, load_splits};
 use crate::evolve::candidate::EvalError;
 use crate::evolve::engine::{Engine, EngineError, Progress};
 use crate::files::write_atomic;
-use crate::genome::{GenomeConfig, GenomeError, GrammarChoice, SearchSpace};
-use crate::pipeline::{BoardTarget, PipelineEvaluator};
+use crate::genome::seed::split_phenotypes;
+use crate::genome::{GenomeConfig, GenomeError, GrammarChoice, Individual, SearchSpace};
+use crate::pipeline::{BoardTarget, PipelineEvaluator, Schedule};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 
 /// Told what a run is doing, as it does it.
 pub trait RunObserver {
@@ -137,6 +140,14 @@ pub enum RunError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// The `init` file could not be read or holds a network outside the search space.
+    #[error("init file {}: {reason}", path.display())]
+    Init {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// The best candidate could not be re-exported.
     #[error("exporting the best candidate #{id}: {reason}")]
     BestExport {
@@ -181,6 +192,23 @@ fn load_data(config: &EvolveConfig) -> Result<DataSplits, RunError> {
     };
     load_splits(config.dataset, &options)
         .map_err(|source| RunError::Data { dataset: config.dataset.to_string(), source: Box::new(source) })
+}
+
+/// The individuals of an `init` file; `--init` networks without a `[model_partition]` get a
+/// random one drawn from the run seed.
+fn load_seeds(path: &Path, space: &SearchSpace, seed: u64) -> Result<Vec<Individual>, RunError> {
+    let err = |reason: String| RunError::Init { path: path.to_path_buf(), reason };
+    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x1A17_5EED);
+    let seeds = split_phenotypes(&text, space)
+        .iter()
+        .enumerate()
+        .map(|(i, t)| Individual::from_phenotype_text(space, t, &mut rng).map_err(|e| err(format!("network {i}: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    if seeds.is_empty() {
+        return Err(err("no phenotype in the file".into()));
+    }
+    Ok(seeds)
 }
 
 fn target(config: &EvolveConfig) -> BoardTarget {
@@ -263,14 +291,26 @@ pub fn run(
     observer.source(&source);
     evaluator.epoch_budget = (config.train_epochs > 0).then_some((config.train_epochs, config.train_seconds));
     evaluator.on_phase = Some(Box::new(|phase| observer.phase(phase)));
+    evaluator.schedule = Schedule::resolve(config.jobs, config.threads_per_job);
+    tracing::info!(
+        "{} candidate(s) train at once, {} thread(s) each",
+        evaluator.schedule.jobs,
+        evaluator.schedule.threads_per_job
+    );
+    let mut engine_config = config.engine();
+    if let Some(path) = &config.init {
+        engine_config.seeds = load_seeds(path, &space, config.seed)?;
+    }
     let mut engine = if mode == RunMode::Resume {
-        Engine::resume(&space, config.engine(), evaluator, run_dir)?
+        Engine::resume(&space, engine_config, evaluator, run_dir)?
     } else {
-        Engine::new(&space, config.engine(), evaluator, run_dir)?
+        Engine::new(&space, engine_config, evaluator, run_dir)?
     };
     engine.set_interrupt(signals::flag());
     observer.started(engine.state().generation, config.lambda + 1);
-    engine.run(&mut |p| observer.progress(p))?;
+    let limit = (config.minutes > 0.0).then(|| std::time::Duration::from_secs_f64(config.minutes * 60.0));
+    engine.run_for(limit, &mut |p| observer.progress(p))?;
+    let (schedule, wall) = (engine.evaluator_mut().schedule, engine.evaluator_mut().wall);
     let state = engine.state().clone();
     let best = state.best.as_ref().ok_or(RunError::NothingEvaluated)?;
     if best.evaluation.as_ref().is_none_or(|e| e.invalid.is_some()) {
@@ -289,6 +329,8 @@ pub fn run(
         stats: state.stats.clone(),
         archived_modules: state.archive.entries().len(),
         wall_s: started.elapsed().as_secs_f64(),
+        schedule,
+        wall,
     };
     summary::write_reports(&summary, run_dir)?;
     Ok(summary)

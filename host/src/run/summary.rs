@@ -14,7 +14,7 @@ use crate::evolve::fitness::Metrics;
 use crate::evolve::runlog::read_log;
 use crate::files::write_atomic;
 use crate::genome::SearchSpace;
-use crate::pipeline::{export_partitions, reload_trained, weights_dir};
+use crate::pipeline::{Schedule, WallAccount, export_partitions, reload_trained, weights_dir};
 
 /// What a finished run reports.
 #[derive(Debug, Clone, Serialize)]
@@ -41,6 +41,12 @@ pub struct RunSummary {
     pub archived_modules: usize,
     /// Wall time of this invocation, seconds.
     pub wall_s: f64,
+    /// How candidates shared the cores.
+    pub schedule: Schedule,
+    /// Where this invocation's evaluation time went (train / measure / both / idle); the rest
+    /// of `wall_s` (`wall_s − wall.batches_s`) is other work: loading, checkpoints, the final
+    /// export.
+    pub wall: WallAccount,
 }
 
 /// One exported partition of the best candidate.
