@@ -182,15 +182,18 @@ pub trait Evaluator {
     fn evaluate(&mut self, request: EvalRequest<'_>) -> Result<Evaluation, EvalError>;
     /// Evaluates several candidates, possibly at the same time, calling `done(index,
     /// evaluation)` in request order (index into `requests`). The default evaluates them one
-    /// after the other. An error stops the batch; the candidates not yet done are not reported.
+    /// after the other. An error stops the batch, and so does `done` returning `false` (a signal
+    /// asked the run to stop); the candidates not yet done are not reported.
     fn evaluate_all(
         &mut self,
         requests: Vec<EvalRequest<'_>>,
-        done: &mut dyn FnMut(usize, Evaluation),
+        done: &mut dyn FnMut(usize, Evaluation) -> bool,
     ) -> Result<(), EvalError> {
         for (index, request) in requests.into_iter().enumerate() {
             let evaluation = self.evaluate(request)?;
-            done(index, evaluation);
+            if !done(index, evaluation) {
+                break;
+            }
         }
         Ok(())
     }

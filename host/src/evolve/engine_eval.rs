@@ -79,24 +79,33 @@ impl<E: Evaluator> Engine<'_, E> {
             progress(Progress::Evaluating { generation, index: 0, of, candidate });
         }
         let (mut next, mut failure) = (0, None);
-        let (state, log) = (&mut self.state, &mut self.log);
+        let (state, log, interrupt) = (&mut self.state, &mut self.log, self.interrupt);
+        let interrupted = || interrupt.is_some_and(|flag| flag.load(std::sync::atomic::Ordering::SeqCst) != 0);
         let result = self.evaluator.evaluate_all(requests, &mut |index, evaluation| {
             next = index + 1;
-            let Some(candidate) = population.get_mut(index).filter(|_| failure.is_none()) else { return };
+            let Some(candidate) = population.get_mut(index).filter(|_| failure.is_none()) else { return false };
             if let Err(err) = record(state, log, candidate, evaluation) {
                 failure = Some(err);
-                return;
+                return false;
             }
             progress(Progress::Evaluated { candidate });
+            // A signal stops the run between evaluations: nothing more of this batch is recorded.
+            if interrupted() {
+                return false;
+            }
             if let Some(candidate) = population.get(index + 1) {
                 progress(Progress::Evaluating { generation, index: index + 1, of, candidate });
             }
+            true
         });
         if let Err(source) = result {
-            let id = population.get(next).map_or(u64::MAX, |c| c.id);
+            let id = population.get(next.min(population.len().saturating_sub(1))).map_or(0, |c| c.id);
             return Err(self.eval_error(generation, id, source));
         }
-        failure.map_or(Ok(()), |err| Err(EngineError::Log(err)))
+        if let Some(err) = failure {
+            return Err(EngineError::Log(err));
+        }
+        self.check_interrupt(generation)
     }
 }
 

@@ -245,7 +245,7 @@ impl Evaluator for PipelineEvaluator<'_> {
     fn evaluate_all(
         &mut self,
         requests: Vec<EvalRequest<'_>>,
-        done: &mut dyn FnMut(usize, Evaluation),
+        done: &mut dyn FnMut(usize, Evaluation) -> bool,
     ) -> Result<(), EvalError> {
         super::parallel::evaluate_all(self, &requests, done)
     }

@@ -54,7 +54,7 @@ impl Default for Schedule {
 pub fn evaluate_all(
     evaluator: &mut PipelineEvaluator<'_>,
     requests: &[EvalRequest<'_>],
-    done: &mut dyn FnMut(usize, Evaluation),
+    done: &mut dyn FnMut(usize, Evaluation) -> bool,
 ) -> Result<(), EvalError> {
     let schedule = evaluator.schedule;
     let preparer = evaluator.preparer();
@@ -92,7 +92,12 @@ pub fn evaluate_all(
                 let evaluation = evaluator.finish(prepared);
                 measures.push((began, Instant::now()));
                 match evaluation {
-                    Ok(evaluation) => done(wanted, evaluation),
+                    Ok(evaluation) => {
+                        if !done(wanted, evaluation) {
+                            stop.store(true, Ordering::Relaxed);
+                            return Ok(());
+                        }
+                    }
                     Err(err) => {
                         stop.store(true, Ordering::Relaxed);
                         return Err(err);
