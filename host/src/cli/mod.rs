@@ -133,9 +133,19 @@ fn is_protocol_mismatch(err: &anyhow::Error) -> bool {
 
 /// The signal that stopped a run, if one did.
 fn stopped_by_signal(err: &anyhow::Error) -> Option<i32> {
-    err.chain().find_map(|cause| match cause.downcast_ref::<crate::evolve::engine::EngineError>() {
-        Some(crate::evolve::engine::EngineError::Interrupted { signal, .. }) => Some(*signal),
-        _ => None,
+    use crate::evolve::engine::EngineError;
+    err.chain().find_map(|cause| {
+        // `RunError::Engine` is transparent: its source is the engine error's own source, so
+        // the engine error itself is reached through the run error.
+        let engine =
+            cause.downcast_ref::<EngineError>().or_else(|| match cause.downcast_ref::<crate::run::RunError>() {
+                Some(crate::run::RunError::Engine(engine)) => Some(&**engine),
+                _ => None,
+            });
+        match engine {
+            Some(EngineError::Interrupted { signal, .. }) => Some(*signal),
+            _ => None,
+        }
     })
 }
 
