@@ -44,7 +44,7 @@
 //! - `String`, `Vec<u8>`, `Vec<u32>`: varint element count, then the elements (UTF-8 bytes, raw
 //!   bytes, varints); `[u8; 32]` ([`ModelHash`]): exactly 32 raw bytes, no length;
 //! - a nested enum ([`WireError`], [`UploadState`], [`SensorKind`], [`StopReason`]): varint
-//!   variant index, then that variant's fields.
+//!   variant index, then that variant's fields;
 //! - a nested struct ([`MeasureProtocol`] inside [`MeasureRequest`], [`RepStats`], ...): its
 //!   fields in declaration order, with no header of its own.
 //!

@@ -114,13 +114,14 @@ macro_rules! pair {
 
 pair!(HelloRequest: Hello => HelloResponse: Hello);
 pair!(PingRequest: Ping => PingResponse: Pong, |request, pong| pong.nonce == request.nonce);
-pair!(UploadBeginRequest: UploadBegin => UploadStatusResponse: UploadStatus, |request, status| status.hash
-    == request.hash);
-pair!(UploadChunkRequest: UploadChunk => ChunkAckResponse: ChunkAck, |request, ack| ack.hash == request.hash
-    && ack.index == request.index);
-pair!(UploadCommitRequest: UploadCommit => CommittedResponse: Committed, |request, committed| committed.hash
-    == request.hash);
-pair!(MeasureRequest: Measure => Measurement: Measurement, |request, measurement| measurement.hash == request.hash);
+pair!(UploadBeginRequest: UploadBegin => UploadStatusResponse: UploadStatus,
+    |request, status| status.hash == request.hash);
+pair!(UploadChunkRequest: UploadChunk => ChunkAckResponse: ChunkAck,
+    |request, ack| ack.hash == request.hash && ack.index == request.index);
+pair!(UploadCommitRequest: UploadCommit => CommittedResponse: Committed,
+    |request, committed| committed.hash == request.hash);
+pair!(MeasureRequest: Measure => Measurement: Measurement,
+    |request, measurement| measurement.hash == request.hash);
 pair!(ReadSensorRequest: ReadSensor => SensorReadingResponse: SensorReading);
 
 #[cfg(test)]

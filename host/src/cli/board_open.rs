@@ -2,26 +2,17 @@
 //! agent starts, and exit code 3 (after the advice is printed) when it speaks another protocol
 //! version.
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
-use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 
 use super::EXIT_PROTOCOL;
 use crate::board::{BoardError, BoardSession, OpenOptions};
 
-/// A spinner on stderr, hidden for `--json` and when stderr is not a terminal.
+/// A spinner on stderr while a board opens, hidden for `--json` and when stderr is not a
+/// terminal.
 pub fn spinner(hidden: bool) -> ProgressBar {
-    if hidden || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new_spinner();
-    if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
-        bar.set_style(style);
-    }
-    bar.enable_steady_tick(Duration::from_millis(120));
-    bar
+    super::progress::spinner("{spinner} {msg} ({elapsed})", hidden)
 }
 
 /// Opens `board`, showing it on `progress`. An agent speaking another protocol version is
