@@ -3,13 +3,18 @@
 //! syncs its log, saves its measurements, stops its agents by dropping them and exits with
 //! 128 + the signal); a second one stops the agents and exits at once.
 //!
-//! No signal handler runs: the three signals are blocked in every thread (spawned children get
-//! a clean mask from `std::process::Command`) and a watcher thread takes them with `sigwait`.
+//! The handlers (signal-hook's) only write to a pipe; a watcher thread reads it and does the
+//! work. The signals are not blocked instead: the serial port waits in `ppoll` with an empty
+//! signal mask, so a blocked signal would be delivered to the waiting thread with its default
+//! action, killing the process. A handled signal only interrupts that wait, and the link
+//! retries an interrupted read.
 
 use std::sync::atomic::{AtomicI32, Ordering};
 
-use nix::sys::signal::{SigSet, Signal, kill};
+use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
 
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
 
@@ -23,34 +28,23 @@ pub fn received() -> Option<i32> {
     Some(SIGNAL.load(Ordering::SeqCst)).filter(|&s| s != 0)
 }
 
-fn stop_signals() -> SigSet {
-    let mut set = SigSet::empty();
-    for signal in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
-        set.add(signal);
-    }
-    set
-}
-
-/// Blocks the stop signals in this thread (and so in every thread it spawns later) and starts
-/// the watcher. Call before any other thread exists.
+/// Installs the handlers and starts the watcher thread.
 pub fn install() -> std::io::Result<()> {
-    let set = stop_signals();
-    set.thread_block().map_err(std::io::Error::from)?;
-    std::thread::Builder::new().name("signals".into()).spawn(move || watch(set))?;
+    let signals = Signals::new([SIGINT, SIGTERM, SIGHUP])?;
+    std::thread::Builder::new().name("signals".into()).spawn(move || watch(signals))?;
     Ok(())
 }
 
-fn watch(set: SigSet) {
-    loop {
-        let Ok(signal) = set.wait() else { continue };
-        let number = signal as i32;
+fn watch(mut signals: Signals) {
+    for number in signals.forever() {
+        let name = Signal::try_from(number).map_or_else(|_| format!("signal {number}"), |s| s.to_string());
         if SIGNAL.compare_exchange(0, number, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
             tracing::warn!(
-                "{signal}: stopping after the candidate being evaluated, then saving the run (send it again to stop at once)"
+                "{name}: stopping after the candidate being evaluated, then saving the run (send it again to stop at once)"
             );
             continue;
         }
-        tracing::warn!("{signal} again: stopping the board agents and exiting now");
+        tracing::warn!("{name} again: stopping the board agents and exiting now");
         kill_children();
         std::process::exit(128 + number);
     }
