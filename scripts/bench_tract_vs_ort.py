@@ -3,8 +3,10 @@
 
 Prints one JSON object per line: {"model": name, "ort_median_us": ..., "runs": n}.
 Used by the Rust benchmark `cargo bench -p wattevo --bench tract_vs_ort`, which times tract
-on the same files and prints the ratio; run alone with: scripts/bench_tract_vs_ort.py DIR [RUNS].
-Needs: pip install -r scripts/requirements-check.txt.
+on the same files and prints the ratio; run alone with:
+"$(scripts/python-env.sh)" scripts/bench_tract_vs_ort.py DIR [RUNS]
+(scripts/python-env.sh installs onnxruntime and numpy, scripts/requirements-check.txt, into the
+virtual environment target/python-venv/check and prints its interpreter).
 """
 
 import json

@@ -1,22 +1,19 @@
 #!/usr/bin/env bash
 # Training throughput of wattevo (burn-flex) vs PyTorch on the CPU, same networks, same
 # thread count (default 2 = both cores here), images/s and the ratio per network.
-# Not a test, not part of CI. Creates target/bench-venv and pip-installs the CPU build of torch
-# there if it is missing.
+# Not a test, not part of CI. torch goes into the virtual environment target/python-venv/torch
+# (scripts/python-env.sh, scripts/requirements-torch.txt): the CPU build from PyTorch's wheel
+# index, or plain PyPI's (larger, CUDA libraries included) where that index is unreachable.
+# Remove with: rm -rf target/python-venv/torch
 #
 # Usage: scripts/bench_train_vs_pytorch.sh [THREADS] [SECONDS_PER_RUN]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads="${1:-2}"
 seconds="${2:-8}"
-venv=target/bench-venv
-if ! "$venv/bin/python" -c 'import torch' 2>/dev/null; then
-    python3 -m venv "$venv"
-    # the CPU-only wheel index first; plain PyPI (larger, CUDA libraries included) if unreachable
-    "$venv/bin/pip" install --quiet --index-url https://download.pytorch.org/whl/cpu torch \
-        || "$venv/bin/pip" install --quiet torch
-fi
-torch_out=$("$venv/bin/python" scripts/bench_train_vs_pytorch.py "$threads" "$seconds")
+python=$(scripts/python-env.sh scripts/requirements-torch.txt --index-url https://download.pytorch.org/whl/cpu) \
+    || python=$(scripts/python-env.sh scripts/requirements-torch.txt)
+torch_out=$("$python" scripts/bench_train_vs_pytorch.py "$threads" "$seconds")
 burn_out=$(RAYON_NUM_THREADS="$threads" WATTEVO_BENCH_SECONDS="$seconds" \
     cargo bench -p wattevo --bench train_throughput 2>/dev/null | grep '^network ')
 printf '%-10s %14s %14s %8s\n' network "burn img/s" "torch img/s" ratio

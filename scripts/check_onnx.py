@@ -9,7 +9,9 @@ For every MODEL.onnx in DIR:
 
 Usage: scripts/check_onnx.py DIR
 Exit codes: 0 all models pass, 1 a model fails a check, 2 bad usage / no models / missing file.
-Needs: pip install -r scripts/requirements-check.txt (onnx, onnxruntime, numpy).
+Needs onnx, onnxruntime and numpy (scripts/requirements-check.txt): scripts/python-env.sh installs
+them into the virtual environment target/python-venv/check and prints its interpreter, which
+runs this script: "$(scripts/python-env.sh)" scripts/check_onnx.py DIR.
 """
 
 import json

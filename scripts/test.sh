@@ -3,7 +3,9 @@
 #   scripts/test.sh            # as root or with sudo available
 # What it installs:
 #   - Debian's dataset-fashion-mnist (the real Fashion-MNIST IDX files the data tests read)
-#   - onnx, onnxruntime, numpy from PyPI (the ONNX reference checker and a second runtime)
+#   - onnx, onnxruntime, numpy from PyPI (the ONNX reference checker and a second runtime), into
+#     the virtual environment target/python-venv/check (scripts/python-env.sh), made by Debian's
+#     /usr/bin/python3 (and Debian's python3 and python3-venv when missing)
 #   - gcc-aarch64-linux-gnu, qemu-user-static and the Rust aarch64 target (the emulated-Pi test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,16 +20,26 @@ apt_missing=()
 command -v aarch64-linux-gnu-gcc >/dev/null || apt_missing+=(gcc-aarch64-linux-gnu)
 command -v qemu-aarch64-static >/dev/null || apt_missing+=(qemu-user-static)
 command -v file >/dev/null || apt_missing+=(file)
+# Debian's python3 and its venv module (ensurepip, in python3-venv) for target/python-venv/check.
+if [ ! -x /usr/bin/python3 ]; then apt_missing+=(python3 python3-venv)
+elif ! /usr/bin/python3 -c 'import ensurepip' 2>/dev/null; then apt_missing+=(python3-venv); fi
 if [ ${#apt_missing[@]} -gt 0 ]; then
   echo "== installing Debian packages: ${apt_missing[*]}"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${apt_missing[@]}"
 fi
 
-if ! python3 -c "import onnx, onnxruntime, numpy" 2>/dev/null; then
-  echo "== installing the Python ONNX checker (onnx, onnxruntime, numpy)"
-  python3 -m pip install -q --disable-pip-version-check -r scripts/requirements-check.txt
-fi
+echo "== the Python ONNX checker (onnx, onnxruntime, numpy) in target/python-venv/check"
+# Made with Debian's python3: /usr/bin comes first on the PATH for this step, so a python3 the
+# user's PATH puts ahead of it (pyenv, conda, ~/.local) is not what the check relies on, and CI
+# proves the README's platform. Only this step gets that PATH, not the whole command: with
+# /usr/bin first, a Debian rustc/cargo there would hide the rustup toolchain. The tests need no
+# python3 on the PATH: they run the interpreter named by WATTEVO_PYTHON.
+WATTEVO_PYTHON="$(PATH="/usr/bin:$PATH" scripts/python-env.sh scripts/requirements-check.txt)"
+export WATTEVO_PYTHON
+"$WATTEVO_PYTHON" -c 'import sys, onnx, onnxruntime, numpy
+print(f"   {sys.executable}: Python {sys.version.split()[0]} from {sys.base_prefix}, onnx {onnx.__version__}, "
+      f"onnxruntime {onnxruntime.__version__}, numpy {numpy.__version__}")'
 
 # A one-off build (CI) gains nothing from incremental compilation and its files double target/.
 if [ "${CI:-}" = true ]; then export CARGO_INCREMENTAL=0; fi

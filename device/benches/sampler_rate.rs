@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use wattevo_agent::sampler::Sampler;
 use wattevo_agent::sensor::{Ina219Sensor, PowerSensor};
 use wattevo_agent::sim::{AnalogueSample, AnalogueSource};
-use wattevo_proto::BoardProfile;
 use wattevo_proto::board::SensorSettings;
+use wattevo_proto::{BoardProfile, parse_board_profile};
 
 const RUN: Duration = Duration::from_secs(2);
 
@@ -37,7 +37,7 @@ impl AnalogueSource for RippleSupply {
 /// The simulated board's sensor (`boards/sim.toml`) in another ADC mode, read as fast as it
 /// converts.
 fn settings(adc_bits: u8, adc_samples: u8) -> SensorSettings {
-    let profile: BoardProfile = match toml::from_str(include_str!("../../boards/sim.toml")) {
+    let profile: BoardProfile = match parse_board_profile(include_str!("../../boards/sim.toml"), "boards/sim.toml") {
         Ok(profile) => profile,
         Err(error) => panic!("boards/sim.toml: {error}"),
     };

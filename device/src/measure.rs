@@ -70,20 +70,20 @@ pub struct MeasureContext<'a> {
 
 fn validate(req: &MeasureRequest) -> Result<(), MeasureError> {
     let bad = |what: &str| Err(MeasureError::BadRequest(what.to_string()));
-    if req.min_repetitions == 0 || req.max_repetitions < req.min_repetitions {
+    if req.protocol.min_repetitions == 0 || req.protocol.max_repetitions < req.protocol.min_repetitions {
         return bad("need 1 <= min_repetitions <= max_repetitions");
     }
-    if req.max_repetitions > MAX_REPETITIONS {
+    if req.protocol.max_repetitions > MAX_REPETITIONS {
         return bad("max_repetitions above 1000");
     }
-    if req.min_runs == 0 {
+    if req.protocol.min_runs == 0 {
         return bad("min_runs must be at least 1");
     }
-    let windows = [req.min_duration_ms, req.idle_window_ms, req.thermal_wait_ms];
+    let windows = [req.protocol.min_duration_ms, req.protocol.idle_window_ms, req.thermal_wait_ms];
     if windows.iter().any(|&ms| ms > MAX_WINDOW_MS) {
         return bad("a window or wait above 600000 ms");
     }
-    if !(req.target_ci_pct.is_finite() && req.idle_mismatch_pct.is_finite()) {
+    if !(req.protocol.target_ci_pct.is_finite() && req.protocol.idle_mismatch_pct.is_finite()) {
         return bad("target_ci_pct and idle_mismatch_pct must be finite");
     }
     Ok(())
@@ -159,7 +159,7 @@ struct TimedRuns<'a> {
 impl TimedRuns<'_> {
     /// One timed window.
     fn window(&mut self, ctx: &mut MeasureContext<'_>) -> Result<Window, MeasureError> {
-        let min_duration = Duration::from_millis(u64::from(self.req.min_duration_ms));
+        let min_duration = Duration::from_millis(u64::from(self.req.protocol.min_duration_ms));
         let clock = ctx.sampler.clock().clone();
         let window = ctx.sampler.open_window()?;
         let cpu_start = ctx.load.cpu_time();
@@ -184,7 +184,7 @@ impl TimedRuns<'_> {
             last = now;
             runs += count;
             inferences += count * batch;
-            if runs >= u64::from(self.req.min_runs) && now.duration_since(start) >= min_duration {
+            if runs >= u64::from(self.req.protocol.min_runs) && now.duration_since(start) >= min_duration {
                 break;
             }
         }
@@ -208,10 +208,10 @@ impl TimedRuns<'_> {
     /// Timed windows until the CI target or the repetition cap.
     fn repetitions(&mut self, ctx: &mut MeasureContext<'_>) -> Result<(Vec<Window>, StopReason), MeasureError> {
         let mut windows = Vec::new();
-        while windows.len() < usize::from(self.req.max_repetitions) {
+        while windows.len() < usize::from(self.req.protocol.max_repetitions) {
             windows.push(self.window(ctx)?);
-            let enough = windows.len() >= usize::from(self.req.min_repetitions);
-            if enough && ci_pct(&windows) <= f64::from(self.req.target_ci_pct) {
+            let enough = windows.len() >= usize::from(self.req.protocol.min_repetitions);
+            if enough && ci_pct(&windows) <= f64::from(self.req.protocol.target_ci_pct) {
                 return Ok((windows, StopReason::CiReached));
             }
         }
@@ -257,10 +257,10 @@ pub fn measure(
     let temperature_start_c = thermal_gate_on(&clock, temperature_c, ctx.thermal.max_start_c, wait, poll);
     let throttle_start = throttled_flags();
     ctx.load.set_model(&model.facts);
-    let idle = Duration::from_millis(u64::from(req.idle_window_ms));
+    let idle = Duration::from_millis(u64::from(req.protocol.idle_window_ms));
     idle_window(ctx.sampler, SETTLE)?; // sampled and discarded
     let (idle_before_w, _) = idle_window(ctx.sampler, idle)?;
-    for _ in 0..req.warmup_runs {
+    for _ in 0..req.protocol.warmup_runs {
         run_once(model, &input, ctx.load, &clock)?;
     }
     let mut runs = TimedRuns { model, input, req, latencies_us: Vec::new() };
@@ -269,7 +269,7 @@ pub fn measure(
     idle_window(ctx.sampler, SETTLE)?; // sampled and discarded
     let (idle_after_w, _) = idle_window(ctx.sampler, idle)?;
     latencies_us.sort_by(f64::total_cmp);
-    let idle = IdleFigures::new(idle_before_w, idle_after_w, req.idle_mismatch_pct);
+    let idle = IdleFigures::new(idle_before_w, idle_after_w, req.protocol.idle_mismatch_pct);
     let throttled_flags = match (throttle_start, throttled_flags()) {
         (THROTTLE_ABSENT, _) | (_, THROTTLE_ABSENT) => THROTTLE_ABSENT,
         (a, b) => a | b,

@@ -4,14 +4,13 @@
 //! An upload is announced (`begin`) with its length, checked against [`MAX_MODEL_BYTES`]
 //! *before* its buffer is allocated; chunks are checked for index and length and tracked in a
 //! bitmap, so a re-sent chunk is harmless and a re-sent `begin` resumes where the upload stopped.
-//! `commit` checks completeness, CRC-32 and SHA-256, then parses, optimises and plans the model
-//! with tract once. Committed models are evicted least-recently-used first once their bytes
+//! `commit` checks completeness, CRC-32 and SHA-256 ([`ModelHash::of`], the function the host
+//! named the model with), then parses, optimises and plans the model with tract once. Committed models are evicted least-recently-used first once their bytes
 //! (ONNX bytes + parameter bytes) exceed the cache bound; at most [`MAX_UPLOADS`] uploads are
 //! held at once (the oldest other one is dropped).
 
 use std::collections::HashMap;
 
-use sha2::{Digest, Sha256};
 use wattevo_proto::{
     CommittedResponse, MAX_CHUNK_BYTES, MAX_MODEL_BYTES, ModelHash, UploadBeginRequest, UploadState, WireError, crc32,
 };
@@ -190,7 +189,7 @@ impl ModelStore {
             if crc32(&up.data) != crc {
                 return Err(StoreError::refused(WireError::ChecksumMismatch, "CRC-32 differs; upload dropped"));
             }
-            if Sha256::digest(&up.data).as_slice() != hash.0 {
+            if ModelHash::of(&up.data) != *hash {
                 return Err(StoreError::refused(WireError::ChecksumMismatch, "SHA-256 differs; upload dropped"));
             }
             let loaded = load_model(&up.data, None)?;
@@ -251,17 +250,13 @@ mod tests {
     use super::*;
     use crate::test_support::{OnnxCnn, build_cnn};
 
-    fn hash_of(bytes: &[u8]) -> ModelHash {
-        ModelHash(Sha256::digest(bytes).into())
-    }
-
     fn begin(store: &mut ModelStore, bytes: &[u8], chunk_bytes: u16) -> Result<UploadState, StoreError> {
-        let req = UploadBeginRequest { hash: hash_of(bytes), total_bytes: bytes.len() as u32, chunk_bytes };
+        let req = UploadBeginRequest { hash: ModelHash::of(bytes), total_bytes: bytes.len() as u32, chunk_bytes };
         store.begin(&req)
     }
 
     fn send_all(store: &mut ModelStore, bytes: &[u8], chunk_bytes: u16) {
-        let hash = hash_of(bytes);
+        let hash = ModelHash::of(bytes);
         for (i, c) in bytes.chunks(usize::from(chunk_bytes)).enumerate() {
             store.chunk(&hash, i as u32, c).expect("chunk");
         }
@@ -270,7 +265,7 @@ mod tests {
     #[test]
     fn upload_resume_and_commit() {
         let bytes = build_cnn(&OnnxCnn::small(), 5);
-        let hash = hash_of(&bytes);
+        let hash = ModelHash::of(&bytes);
         let mut store = ModelStore::new(1 << 30);
         let chunks: Vec<&[u8]> = bytes.chunks(256).collect();
         assert_eq!(
@@ -329,7 +324,7 @@ mod tests {
         let garbage = b"definitely not onnx".to_vec();
         begin(&mut store, &garbage, 8).expect("begin");
         send_all(&mut store, &garbage, 8);
-        let hash = hash_of(&garbage);
+        let hash = ModelHash::of(&garbage);
         assert_eq!(store.commit(&hash, 1).expect_err("crc").wire(), WireError::ChecksumMismatch);
         begin(&mut store, &garbage, 8).expect("begin again");
         send_all(&mut store, &garbage, 8);
@@ -346,17 +341,17 @@ mod tests {
         for m in &models[..2] {
             begin(&mut store, m, 512).expect("begin");
             send_all(&mut store, m, 512);
-            store.commit(&hash_of(m), crc32(m)).expect("commit");
+            store.commit(&ModelHash::of(m), crc32(m)).expect("commit");
         }
         // Touch model 0, so model 1 is the least recently used.
         assert_eq!(begin(&mut store, &models[0], 512).expect("held"), UploadState::Loaded);
         begin(&mut store, &models[2], 512).expect("begin");
         send_all(&mut store, &models[2], 512);
-        store.commit(&hash_of(&models[2]), crc32(&models[2])).expect("commit");
-        assert!(store.contains(&hash_of(&models[0])));
-        assert!(!store.contains(&hash_of(&models[1])));
-        assert!(store.contains(&hash_of(&models[2])));
-        let err = store.model_for(&hash_of(&models[1]), &[1, 1, 8, 8]).expect_err("evicted");
+        store.commit(&ModelHash::of(&models[2]), crc32(&models[2])).expect("commit");
+        assert!(store.contains(&ModelHash::of(&models[0])));
+        assert!(!store.contains(&ModelHash::of(&models[1])));
+        assert!(store.contains(&ModelHash::of(&models[2])));
+        let err = store.model_for(&ModelHash::of(&models[1]), &[1, 1, 8, 8]).expect_err("evicted");
         assert_eq!(err.wire(), WireError::UnknownModel);
     }
 }

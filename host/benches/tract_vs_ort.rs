@@ -1,11 +1,15 @@
 //! Benchmark (not a test): tract's inference latency against onnxruntime's on networks exported
 //! by wattevo, batch 1, one thread each, printed as a ratio per network.
 //!
-//! Run: `cargo bench -p wattevo --bench tract_vs_ort` (needs python3 with onnxruntime and numpy
-//! for the onnxruntime column: `pip install -r scripts/requirements-check.txt`; without them only
+//! Run: `cargo bench -p wattevo --bench tract_vs_ort` (needs a Python with onnxruntime and numpy
+//! for the onnxruntime column, found as the test `onnx_python` finds it: `$WATTEVO_PYTHON`, else
+//! target/python-venv/check, made by `scripts/python-env.sh`, else `python3`; without them only
 //! tract's figures are printed). The models are written to `target/tract_vs_ort/` and timed by
 //! `scripts/bench_tract_vs_ort.py`. Figures are medians of 500 runs after a warm-up, measured on
 //! this machine (not a board).
+
+#[path = "../tests/support/python.rs"]
+mod python;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -69,8 +73,9 @@ fn tract_median_us(bytes: &[u8]) -> f64 {
 }
 
 fn ort_medians_us(dir: &Path) -> Option<Vec<(String, f64)>> {
+    let python = python::find(&["onnxruntime", "numpy"]).map_err(|why| eprintln!("onnxruntime: {why}")).ok()?;
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/bench_tract_vs_ort.py");
-    let out = Command::new("python3").arg(script).arg(dir).arg(RUNS.to_string()).output().ok()?;
+    let out = Command::new(python).arg(script).arg(dir).arg(RUNS.to_string()).output().ok()?;
     if !out.status.success() {
         eprintln!("onnxruntime timing failed: {}", String::from_utf8_lossy(&out.stderr));
         return None;
@@ -90,8 +95,8 @@ fn main() {
     for (seed, (name, layers)) in networks().into_iter().enumerate() {
         let spec = NetSpec::build(MNIST, 10, &layers, None, SpecLimits::default()).expect("valid benchmark network");
         device.seed(seed as u64);
-        let weights = Model::new(&spec, &device).weights().expect("weights");
-        let model = onnx::export_network(&spec, &weights, ExportOptions::default()).expect("export");
+        let net = Model::new(&spec, &device).trained().expect("weights");
+        let model = onnx::export_network(&net, ExportOptions::default()).expect("export");
         let bytes = onnx::encode(&model);
         std::fs::write(dir.join(format!("{name}.onnx")), &bytes).expect("write model");
         tract.push((name, spec.macs(), tract_median_us(&bytes)));
@@ -108,6 +113,6 @@ fn main() {
         }
     }
     if ort.is_empty() {
-        println!("(onnxruntime not available: pip install -r scripts/requirements-check.txt)");
+        println!("(onnxruntime not available: scripts/python-env.sh installs it)");
     }
 }

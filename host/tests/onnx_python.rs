@@ -4,9 +4,13 @@
 //! plus a module exported alone) with random weights into a temporary directory, each with a
 //! `.json` holding a random input and tract's output, then runs `scripts/check_onnx.py` on it.
 //!
-//! Needs python3 with onnx, onnxruntime and numpy (`pip install -r
-//! scripts/requirements-check.txt`). Without them the test FAILS when the `CI` environment
-//! variable is set, and prints a loud skip message otherwise.
+//! Needs a Python with onnx, onnxruntime and numpy: `$WATTEVO_PYTHON`, else the project's
+//! virtual environment target/python-venv/check, else `python3` (see `support/python.rs`);
+//! `scripts/python-env.sh` makes that environment and prints its interpreter. Without them the
+//! test FAILS when the `CI` environment variable is set, and prints a loud skip message otherwise.
+
+#[path = "support/python.rs"]
+mod python;
 
 use std::path::Path;
 use std::process::Command;
@@ -19,13 +23,6 @@ use wattevo::nn::{Model, cpu_device};
 use wattevo::onnx::{self, ExportOptions, ModelProto, TractRunner};
 
 const MODELS: usize = 20;
-
-fn python_has_packages() -> bool {
-    Command::new("python3")
-        .args(["-c", "import onnx, onnxruntime, numpy"])
-        .output()
-        .is_ok_and(|out| out.status.success())
-}
 
 /// Writes `name.onnx` and `name.json` (input, tract's output).
 fn write_case(dir: &Path, name: &str, model: &ModelProto, rng: &mut ChaCha8Rng) {
@@ -43,17 +40,17 @@ fn write_case(dir: &Path, name: &str, model: &ModelProto, rng: &mut ChaCha8Rng) 
 fn export_all(spec: &NetSpec, seed: u64, dir: &Path, written: &mut usize) {
     let device = cpu_device();
     device.seed(seed);
-    let weights = Model::new(spec, &device).weights().expect("weights");
+    let net = Model::new(spec, &device).trained().expect("weights");
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let options = ExportOptions { batch: 1 + (seed as usize % 3) };
     for which in [Partition::Full, Partition::Early] {
-        if let Ok(model) = onnx::export_partition(spec, &weights, which, options) {
+        if let Some(model) = net.partition(which).and_then(|part| onnx::export_network(&part, options).ok()) {
             write_case(dir, &format!("genome{seed}_p{}", which.index()), &model, &mut rng);
             *written += 1;
         }
     }
     if spec.layers.len() >= 2 && seed.is_multiple_of(4) {
-        let module = onnx::export_layer_range(spec, &weights, 1..spec.layers.len(), options).expect("module");
+        let module = onnx::export_layer_range(&net, 1..spec.layers.len(), options).expect("module");
         write_case(dir, &format!("genome{seed}_module"), &module, &mut rng);
         *written += 1;
     }
@@ -61,13 +58,15 @@ fn export_all(spec: &NetSpec, seed: u64, dir: &Path, written: &mut usize) {
 
 #[test]
 fn exports_pass_the_onnx_checker_and_onnxruntime() {
-    if !python_has_packages() {
-        let message = "python3 with onnx, onnxruntime and numpy is missing \
-                       (pip install -r scripts/requirements-check.txt)";
-        assert!(std::env::var_os("CI").is_none(), "CI is set and {message}");
-        eprintln!("\n!!!!!!!! SKIPPED exports_pass_the_onnx_checker_and_onnxruntime: {message} !!!!!!!!\n");
-        return;
-    }
+    let python = match python::find(&["onnx", "onnxruntime", "numpy"]) {
+        Ok(python) => python,
+        Err(message) => {
+            assert!(std::env::var_os("CI").is_none(), "CI is set and {message}");
+            eprintln!("\n!!!!!!!! SKIPPED exports_pass_the_onnx_checker_and_onnxruntime: {message} !!!!!!!!\n");
+            return;
+        }
+    };
+    println!("cross-check interpreter: {}", python.to_string_lossy());
     let space = SearchSpace::new(GenomeConfig::small()).expect("bundled grammar");
     let dir = tempfile::tempdir().expect("temp dir");
     let mut written = 0;
@@ -82,7 +81,7 @@ fn exports_pass_the_onnx_checker_and_onnxruntime() {
     }
     assert!(written >= MODELS, "only {written} models written");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/check_onnx.py");
-    let out = Command::new("python3").arg(&script).arg(dir.path()).output().expect("run check_onnx.py");
+    let out = Command::new(&python).arg(&script).arg(dir.path()).output().expect("run check_onnx.py");
     let stdout = String::from_utf8_lossy(&out.stdout);
     println!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "check_onnx.py failed ({}):\n{stdout}", out.status);

@@ -4,33 +4,31 @@
 //! two-head run trains both heads and partition 1's file is smaller than partition 0's.
 //! The training budget keeps the whole test under a minute on a 2-core machine.
 
-use wattevo::cli::train::{Preset, TrainArgs, TrainReport};
-use wattevo::data::DatasetName;
+use wattevo::data::{DatasetName, LoadOptions, SplitConfig, load_splits};
+use wattevo::genome::network::{CNN_PRESET, PhenotypeNetwork};
+use wattevo::nn::train::LossKind;
+use wattevo::pipeline::single::{ExportedAccuracy, SingleReport, SingleSettings, train_and_export};
 
-fn args(out: &std::path::Path, seconds: f64, partition_point: Option<usize>) -> TrainArgs {
-    TrainArgs {
-        phenotype: None,
-        seed: None,
-        preset: Some(Preset::Cnn),
-        partition_point,
-        dataset: DatasetName::Digits,
-        data_dir: None,
-        seconds,
-        train_seed: 7,
-        double_softmax: false,
-        out: out.to_owned(),
-        json: true,
-    }
+/// What `wattevo train --preset cnn --train-seed 7 [--partition-point K]` does, through the
+/// library.
+fn train_cnn(out: &std::path::Path, seconds: f64, partition_point: Option<usize>) -> SingleReport {
+    let options =
+        LoadOptions { data_dir: None, resize_to: None, split: SplitConfig { seed: 7, ..SplitConfig::default() } };
+    let data = load_splits(DatasetName::Digits, &options).expect("digits load");
+    let network = PhenotypeNetwork::parse(CNN_PRESET).expect("preset parses");
+    let spec = network.build(data.train.input_shape(), data.train.num_classes(), partition_point).expect("fits");
+    let settings = SingleSettings { seed: 7, loss: LossKind::Logits, seconds, out };
+    train_and_export(&spec, &network.learning, &data, &settings, &mut |_| {}).expect("trains and exports")
 }
 
-fn exported<'a>(report: &'a TrainReport, name: &str) -> &'a wattevo::cli::train::ExportedAccuracy {
+fn exported<'a>(report: &'a SingleReport, name: &str) -> &'a ExportedAccuracy {
     report.exported.iter().find(|e| e.name == name).unwrap_or_else(|| panic!("{name} exported: {report:?}"))
 }
 
 #[test]
 fn known_good_cnn_learns_digits_and_two_heads_both_learn() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let report = args(&dir.path().join("cnn"), 25.0, None).report().expect("trains and exports");
+    let report = train_cnn(&dir.path().join("cnn"), 25.0, None);
     let network = exported(&report, "network");
     eprintln!("digits cnn: {:?}, {network:?}", report.training);
     assert!(network.test_accuracy >= 0.97, "test accuracy {network:?}");
@@ -38,7 +36,7 @@ fn known_good_cnn_learns_digits_and_two_heads_both_learn() {
     assert!(dir.path().join("cnn/network.onnx").is_file());
 
     // extra head after the first pooling layer
-    let report = args(&dir.path().join("two"), 15.0, Some(1)).report().expect("trains and exports");
+    let report = train_cnn(&dir.path().join("two"), 15.0, Some(1));
     let (p0, p1) = (exported(&report, "partition0"), exported(&report, "partition1"));
     eprintln!("two heads: {p0:?} {p1:?}");
     assert!(p0.test_accuracy > 0.9 && p1.test_accuracy > 0.8, "both heads learn: {p0:?} {p1:?}");

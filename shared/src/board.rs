@@ -1,10 +1,14 @@
 //! Board profiles: what one TOML file in `boards/` declares about a board.
 //!
-//! Only the types live here (both sides need them); each side parses the TOML itself. Unknown
-//! keys are rejected so that a typo in a profile is an error, not a silently ignored setting.
+//! Only the types live here (both sides need them). The `[measure]` table is a
+//! [`MeasureProtocol`] (declared in `measure_protocol`, shared with `MeasureRequest`); parsing
+//! the TOML with positioned errors is `profile_toml` (feature `toml`). Unknown keys are rejected
+//! so that a typo in a profile is an error, not a silently ignored setting.
 
 use alloc::string::String;
 use serde::{Deserialize, Serialize};
+
+use crate::measure_protocol::MeasureProtocol;
 
 /// One board: how to reach it, how its power is sensed, how to measure on it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -21,9 +25,9 @@ pub struct BoardProfile {
     /// Power model used by the emulated sensor (simulated figures). Real boards may omit it.
     #[serde(default)]
     pub power_model: Option<PowerModelSettings>,
-    /// Measurement protocol defaults.
+    /// The board's measurement protocol defaults (`[measure]`); a request may override them.
     #[serde(default)]
-    pub measure: MeasureDefaults,
+    pub measure: MeasureProtocol,
     /// Inference runtime settings.
     #[serde(default)]
     pub runtime: RuntimeSettings,
@@ -123,43 +127,6 @@ pub struct PowerModelSettings {
     pub noise_w: f64,
     /// Seed of the noise.
     pub seed: u64,
-}
-
-/// Measurement protocol defaults (see `MEASUREMENT.md`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct MeasureDefaults {
-    /// Idle window before and after, milliseconds.
-    pub idle_window_ms: u32,
-    /// Untimed warm-up inferences.
-    pub warmup_runs: u32,
-    /// Least inferences per timed window.
-    pub min_runs: u32,
-    /// Least duration of a timed window, milliseconds.
-    pub min_duration_ms: u32,
-    /// Least timed windows.
-    pub min_repetitions: u16,
-    /// Most timed windows.
-    pub max_repetitions: u16,
-    /// Target 95 % CI half-width of energy per inference, percent of the mean.
-    pub target_ci_pct: f32,
-    /// Flag when the idle windows differ by more than this, percent.
-    pub idle_mismatch_pct: f32,
-}
-
-impl Default for MeasureDefaults {
-    fn default() -> Self {
-        Self {
-            idle_window_ms: 2000,
-            warmup_runs: 10,
-            min_runs: 10,
-            min_duration_ms: 2000,
-            min_repetitions: 5,
-            max_repetitions: 20,
-            target_ci_pct: 2.0,
-            idle_mismatch_pct: 5.0,
-        }
-    }
 }
 
 /// Inference runtime settings.

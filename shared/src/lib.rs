@@ -1,7 +1,21 @@
 //! # wattevo-proto — the wire protocol between `wattevo` and `wattevo-agent`
 //!
-//! Message types and framing only; no I/O. `no_std` + `alloc` by default; the `std` feature
-//! only adds `std` impls of the dependencies.
+//! The single contract between the two sides: message types, framing, the request/response
+//! pairing, the model hash, the measurement protocol and the board profile. No I/O.
+//! `no_std` + `alloc` by default; the `std` feature only adds `std` impls of the dependencies;
+//! the `toml` feature (implies `std`) adds the board-profile parser both sides use.
+//!
+//! ## Modules
+//!
+//! | module | what it holds |
+//! | --- | --- |
+//! | `message` | [`HostToDevice`] / [`DeviceToHost`] and their `*Request` / `*Response` structs, [`PROTOCOL_VERSION`], size limits |
+//! | `request` | [`Request`]: which response answers which request, and the echo it must carry |
+//! | `frame` | COBS + CRC framing ([`encode_frame`], [`FrameDecoder`]) |
+//! | `hash` | [`ModelHash`] and [`ModelHash::of`], the SHA-256 key of a model on both sides |
+//! | `measure_protocol` | [`MeasureProtocol`]: idle windows, warm-up, timed windows, stopping rule |
+//! | `board` | [`BoardProfile`] and its tables (serial, sensor, power model, runtime, thermal) |
+//! | `profile_toml` | `parse_board_profile`: TOML → [`BoardProfile`] with file:line:column:key errors (feature `toml`) |
 //!
 //! ## Frame layout
 //!
@@ -30,7 +44,9 @@
 //! - `String`, `Vec<u8>`, `Vec<u32>`: varint element count, then the elements (UTF-8 bytes, raw
 //!   bytes, varints); `[u8; 32]` ([`ModelHash`]): exactly 32 raw bytes, no length;
 //! - a nested enum ([`WireError`], [`UploadState`], [`SensorKind`], [`StopReason`]): varint
-//!   variant index, then that variant's fields.
+//!   variant index, then that variant's fields;
+//! - a nested struct ([`MeasureProtocol`] inside [`MeasureRequest`], [`RepStats`], ...): its
+//!   fields in declaration order, with no header of its own.
 //!
 //! On the wire, the body is COBS-encoded (Consistent Overhead Byte Stuffing): every `0x00` is
 //! removed and each run is prefixed by a code byte `k` (1–255) meaning "`k − 1` data bytes follow,
@@ -109,11 +125,21 @@ extern crate std;
 
 pub mod board;
 pub mod frame;
+pub mod hash;
+pub mod measure_protocol;
 pub mod message;
+#[cfg(feature = "toml")]
+pub mod profile_toml;
+pub mod request;
 
 pub use board::*;
 pub use frame::{
     DELIMITER, FrameDecoder, FrameError, MAX_FRAME_BYTES, MAX_WIRE_FRAME_BYTES, crc32, decode_frame, encode_frame,
     peek_hello_version,
 };
+pub use hash::ModelHash;
+pub use measure_protocol::MeasureProtocol;
 pub use message::*;
+#[cfg(feature = "toml")]
+pub use profile_toml::{ProfileParseError, parse_board_profile};
+pub use request::{ReplyError, Request};

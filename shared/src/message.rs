@@ -5,10 +5,17 @@
 //!   a variant, or a field, is a breaking change and bumps [`PROTOCOL_VERSION`];
 //! - fixed-width integers everywhere, units in field names (`_w`, `_j`, `_us`, `_ms`);
 //! - no I/O here: this module only declares types.
+//!
+//! Neighbours: a request's payload types that are not messages themselves live in their own
+//! modules ([`crate::ModelHash`] in `hash`, [`crate::MeasureProtocol`] in `measure_protocol`);
+//! which response answers which request is written down once in `request` ([`crate::Request`]).
 
 use alloc::string::String;
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
+
+use crate::hash::ModelHash;
+use crate::measure_protocol::MeasureProtocol;
 
 /// Version of the wire protocol. Both sides refuse to talk to a different one.
 pub const PROTOCOL_VERSION: u16 = 1;
@@ -19,28 +26,6 @@ pub const MAX_MODEL_BYTES: u32 = 64 * 1024 * 1024;
 
 /// Largest payload of one upload chunk, in bytes.
 pub const MAX_CHUNK_BYTES: u16 = 2048;
-
-/// SHA-256 of a model's ONNX bytes: the key under which the agent stores a model.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct ModelHash(pub [u8; 32]);
-
-impl core::fmt::Debug for ModelHash {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        for b in &self.0[..8] {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
-    }
-}
-
-impl core::fmt::Display for ModelHash {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        for b in &self.0 {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
-    }
-}
 
 /// One frame's body: a sequence number and a message. A response repeats its request's `seq`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -300,7 +285,7 @@ pub struct CommittedResponse {
     pub output_shape: Vec<u32>,
 }
 
-/// How to measure a model. Defaults follow MLPerf Tiny/Power practice; see `MEASUREMENT.md`.
+/// Measure a held model: which model, on what input, with which protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MeasureRequest {
     /// The model to run; it must have been committed.
@@ -309,24 +294,11 @@ pub struct MeasureRequest {
     pub input_shape: Vec<u32>,
     /// Seed of the random input tensor (uniform in [0, 1)).
     pub input_seed: u64,
-    /// Untimed runs before the first repetition.
-    pub warmup_runs: u32,
-    /// Least inferences in one timed window.
-    pub min_runs: u32,
-    /// Least duration of one timed window, milliseconds.
-    pub min_duration_ms: u32,
-    /// Least timed windows.
-    pub min_repetitions: u16,
-    /// Most timed windows (sequential stopping cap).
-    pub max_repetitions: u16,
-    /// Stop adding windows once the 95 % CI half-width of energy per inference is below this
-    /// percentage of its mean.
-    pub target_ci_pct: f32,
-    /// Idle window before and after the timed windows, milliseconds.
-    pub idle_window_ms: u32,
-    /// Flag the measurement when the two idle means differ by more than this percentage.
-    pub idle_mismatch_pct: f32,
-    /// Wait at most this long for the SoC to cool below its threshold, milliseconds.
+    /// Warm-up, timed windows, stopping rule and idle windows (its fields travel inline, in
+    /// their declaration order).
+    pub protocol: MeasureProtocol,
+    /// Wait at most this long for the SoC to cool below its threshold, milliseconds (the board
+    /// profile's `thermal.max_wait_ms`).
     pub thermal_wait_ms: u32,
 }
 
@@ -528,14 +500,7 @@ mod tests {
             hash: ModelHash([0; 32]),
             input_shape: alloc::vec![8, 1, 28, 28],
             input_seed: 0,
-            warmup_runs: 0,
-            min_runs: 1,
-            min_duration_ms: 0,
-            min_repetitions: 1,
-            max_repetitions: 1,
-            target_ci_pct: 2.0,
-            idle_window_ms: 0,
-            idle_mismatch_pct: 5.0,
+            protocol: MeasureProtocol::default(),
             thermal_wait_ms: 0,
         };
         assert_eq!(request.batch_size(), Some(8));

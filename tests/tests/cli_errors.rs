@@ -50,3 +50,21 @@ fn other_protocol_version_exits_3_with_advice() {
     drop(slave); // no slave left open: the fake agent's reads fail and it returns
     agent.join().expect("fake agent");
 }
+
+#[test]
+fn evolve_against_another_protocol_version_exits_3() {
+    let (master, slave) = TTYPort::pair().expect("pty");
+    let slave_path = slave.name().expect("slave path");
+    let faults = FakeFaults { protocol_version: Some(999), ..FakeFaults::default() };
+    let agent = std::thread::spawn(move || FakeAgent::new(faults).serve(master));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("run");
+    let mut command = wattevo();
+    command.args(["evolve", "--board", "sim", "--port", &slave_path, "--generations", "1", "--lambda", "1"]);
+    command.args(["--train-epochs", "1", "--json"]).arg("--out").arg(&out);
+    let (output, _, stderr) = run(&mut command);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("protocol version 999, this wattevo speaks 1"), "{stderr}");
+    drop(slave);
+    agent.join().expect("fake agent");
+}

@@ -185,3 +185,28 @@ fn a_killed_and_resumed_run_ends_with_the_same_genomes_given_the_same_measuremen
     assert_eq!(a["best"]["individual"], b["best"]["individual"]);
     assert_eq!(a["archive"], b["archive"]);
 }
+
+#[test]
+fn parallel_and_sequential_evaluation_give_the_same_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (sequential, parallel) = (dir.path().join("sequential"), dir.path().join("parallel"));
+    let flags = ["evolve", "--generations", "3", "--lambda", "3", "--train-epochs", "1", "--seed", "11"];
+    let same_split = ["--threads-per-job", "1"];
+    let (output, _, stderr) =
+        run(wattevo().args(flags).args(same_split).args(["--jobs", "1", "--out"]).arg(&sequential));
+    assert!(output.status.success(), "sequential run: {stderr}");
+    // the same measurements (see the kill-and-resume test): only the schedule differs
+    std::fs::create_dir_all(&parallel).expect("mkdir");
+    std::fs::copy(sequential.join("measurements.json"), parallel.join("measurements.json")).expect("copy cache");
+    let (output, _, stderr) = run(wattevo().args(flags).args(same_split).args(["--jobs", "3", "--out"]).arg(&parallel));
+    assert!(output.status.success(), "parallel run: {stderr}");
+
+    assert_eq!(decisions(&parallel), decisions(&sequential), "same candidates, genomes and fitness in the same order");
+    let (a, b) = (latest(&sequential), latest(&parallel));
+    assert_eq!(a["best"]["individual"], b["best"]["individual"]);
+    assert_eq!(a["archive"], b["archive"]);
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(parallel.join("summary.json")).expect("summary")).expect("JSON");
+    assert_eq!(summary["schedule"]["jobs"], 3);
+    assert!(summary["wall"]["train_s"].as_f64().is_some_and(|t| t > 0.0), "{}", summary["wall"]);
+}

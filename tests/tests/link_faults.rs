@@ -6,9 +6,9 @@ mod common;
 use std::time::Duration;
 
 use common::{SplitMix, bin, cnn_onnx};
+use wattevo::board::SimAgent;
 use wattevo::board::profiles::load_profile;
-use wattevo::board::{SimAgent, model_hash};
-use wattevo_proto::{DeviceToHost, HostToDevice, UploadBeginRequest, UploadChunkRequest};
+use wattevo_proto::{ModelHash, UploadBeginRequest, UploadChunkRequest};
 
 fn start_sim() -> SimAgent {
     let profile = load_profile("sim").expect("sim profile");
@@ -43,7 +43,7 @@ fn corrupt_frames_between_pings_never_lose_a_ping() {
 fn cut_upload_resumes_from_first_missing_chunk() {
     let mut sim = start_sim();
     let model = cnn_onnx(32, 3);
-    let hash = model_hash(&model);
+    let hash = ModelHash::of(&model);
     let mut first = sim.connect(Duration::from_secs(2)).expect("handshake");
     // the chunk size the client itself uses: the agent's limit, capped by the protocol's
     let max_chunk = first.handshake().expect("hello").max_chunk_bytes;
@@ -52,13 +52,12 @@ fn cut_upload_resumes_from_first_missing_chunk() {
     assert!(chunks >= 8, "model of {} bytes is too small for this test", model.len());
     let half = chunks / 2;
     let begin = UploadBeginRequest { hash, total_bytes: model.len() as u32, chunk_bytes };
-    first.request(HostToDevice::UploadBegin(begin), Duration::from_secs(2)).expect("begin");
+    first.call(begin, Duration::from_secs(2)).expect("begin");
     for index in 0..half {
         let start = index as usize * usize::from(chunk_bytes);
         let bytes = model[start..start + usize::from(chunk_bytes)].to_vec();
-        let chunk = HostToDevice::UploadChunk(UploadChunkRequest { hash, index, bytes });
-        let ack = first.request(chunk, Duration::from_secs(2)).expect("chunk");
-        assert!(matches!(ack, DeviceToHost::ChunkAck(a) if a.index == index), "{ack:?}");
+        let ack = first.call(UploadChunkRequest { hash, index, bytes }, Duration::from_secs(2)).expect("chunk");
+        assert!(ack.index == index, "{ack:?}");
     }
     drop(first); // the host goes away mid-upload
 
@@ -80,7 +79,7 @@ fn session_measures_a_model_through_the_library_api() {
         MeasureOverrides { idle_ms: Some(100), min_duration_ms: Some(100), repetitions: Some(2), target_ci_pct: None };
     let model = cnn_onnx(4, 5);
     let measurement = session.measure_onnx(&model, &overrides, 1).expect("measure");
-    assert_eq!(measurement.hash, model_hash(&model));
+    assert_eq!(measurement.hash, ModelHash::of(&model));
     assert_eq!(measurement.repetitions, 2);
     assert!(!measurement.sensor.is_measured(), "the sim board's figures are simulated");
     assert!(measurement.inferences > 0 && measurement.energy_per_inference_j.mean > 0.0);

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use wattevo_proto::{ModelHash, PowerModelSettings};
+use wattevo_proto::{MeasureProtocol, ModelHash, PowerModelSettings};
 
 use super::*;
 use crate::clock::VirtualClock;
@@ -33,14 +33,16 @@ fn request(target_ci_pct: f32) -> MeasureRequest {
         hash: ModelHash([0; 32]),
         input_shape: vec![1, 1, 8, 8],
         input_seed: 1,
-        warmup_runs: 5,
-        min_runs: 10,
-        min_duration_ms: 50,
-        min_repetitions: 2,
-        max_repetitions: 3,
-        target_ci_pct,
-        idle_window_ms: 50,
-        idle_mismatch_pct: 5.0,
+        protocol: MeasureProtocol {
+            warmup_runs: 5,
+            min_runs: 10,
+            min_duration_ms: 50,
+            min_repetitions: 2,
+            max_repetitions: 3,
+            target_ci_pct,
+            idle_window_ms: 50,
+            idle_mismatch_pct: 5.0,
+        },
         thermal_wait_ms: 0,
     }
 }
@@ -106,10 +108,10 @@ fn bad_requests_are_refused() {
     let mut ctx =
         MeasureContext { sampler: &mut sampler, load: &load, sensor: SensorKind::PowerModel, thermal: &thermal };
     let mut req = request(2.0);
-    req.min_repetitions = 0;
+    req.protocol.min_repetitions = 0;
     assert!(matches!(measure(&model, &req, &mut ctx), Err(MeasureError::BadRequest(_))));
     let mut req = request(2.0);
-    req.idle_window_ms = MAX_WINDOW_MS + 1;
+    req.protocol.idle_window_ms = MAX_WINDOW_MS + 1;
     assert!(matches!(measure(&model, &req, &mut ctx), Err(MeasureError::BadRequest(_))));
 }
 

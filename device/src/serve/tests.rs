@@ -7,10 +7,9 @@ use std::thread::JoinHandle;
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use sha2::{Digest, Sha256};
 use wattevo_proto::{
-    ModelHash, PingRequest, PowerModelSettings, ReadSensorRequest, SensorKind, UploadBeginRequest, UploadChunkRequest,
-    UploadCommitRequest, UploadState, crc32,
+    MeasureProtocol, ModelHash, PingRequest, PowerModelSettings, ReadSensorRequest, SensorKind, UploadBeginRequest,
+    UploadChunkRequest, UploadCommitRequest, UploadState, crc32,
 };
 
 use super::*;
@@ -100,27 +99,23 @@ fn ping(link: &mut Link, seq: u32, nonce: u32) {
     assert_eq!(answer, DeviceToHost::Pong(PingResponse { nonce }));
 }
 
-fn hash_of(bytes: &[u8]) -> ModelHash {
-    ModelHash(Sha256::digest(bytes).into())
-}
-
 const CHUNK: u16 = 512;
 
 fn begin(link: &mut Link, bytes: &[u8]) -> DeviceToHost {
-    let req = UploadBeginRequest { hash: hash_of(bytes), total_bytes: bytes.len() as u32, chunk_bytes: CHUNK };
+    let req = UploadBeginRequest { hash: ModelHash::of(bytes), total_bytes: bytes.len() as u32, chunk_bytes: CHUNK };
     link.call(1, HostToDevice::UploadBegin(req))
 }
 
 fn send_chunks(link: &mut Link, bytes: &[u8], range: std::ops::Range<usize>) {
     for (i, chunk) in bytes.chunks(usize::from(CHUNK)).enumerate().take(range.end).skip(range.start) {
-        let req = UploadChunkRequest { hash: hash_of(bytes), index: i as u32, bytes: chunk.to_vec() };
+        let req = UploadChunkRequest { hash: ModelHash::of(bytes), index: i as u32, bytes: chunk.to_vec() };
         let answer = link.call(100 + i as u32, HostToDevice::UploadChunk(req));
         assert!(matches!(answer, DeviceToHost::ChunkAck(a) if a.index == i as u32), "{answer:?}");
     }
 }
 
 fn commit(link: &mut Link, bytes: &[u8]) -> DeviceToHost {
-    link.call(2, HostToDevice::UploadCommit(UploadCommitRequest { hash: hash_of(bytes), crc32: crc32(bytes) }))
+    link.call(2, HostToDevice::UploadCommit(UploadCommitRequest { hash: ModelHash::of(bytes), crc32: crc32(bytes) }))
 }
 
 #[test]
@@ -151,23 +146,25 @@ fn upload_measure_and_read_sensor() {
     send_chunks(&mut link, &bytes, 0..chunks);
     assert!(matches!(commit(&mut link, &bytes), DeviceToHost::Committed(c) if c.output_shape == vec![1, 10]));
     let req = MeasureRequest {
-        hash: hash_of(&bytes),
+        hash: ModelHash::of(&bytes),
         input_shape: vec![1, 1, 8, 8],
         input_seed: 5,
-        warmup_runs: 3,
-        min_runs: 5,
-        min_duration_ms: 50,
-        min_repetitions: 2,
-        max_repetitions: 3,
-        target_ci_pct: 2.0,
-        idle_window_ms: 50,
-        idle_mismatch_pct: 5.0,
+        protocol: MeasureProtocol {
+            warmup_runs: 3,
+            min_runs: 5,
+            min_duration_ms: 50,
+            min_repetitions: 2,
+            max_repetitions: 3,
+            target_ci_pct: 2.0,
+            idle_window_ms: 50,
+            idle_mismatch_pct: 5.0,
+        },
         thermal_wait_ms: 0,
     };
     let DeviceToHost::Measurement(m) = link.call(3, HostToDevice::Measure(req.clone())) else {
         panic!("no measurement");
     };
-    assert_eq!(m.hash, hash_of(&bytes));
+    assert_eq!(m.hash, ModelHash::of(&bytes));
     assert!((m.dynamic_power_w.mean - (m.total_power_w.mean - m.idle_power_w)).abs() < 1e-9);
     let product_j = m.total_power_w.mean * m.latency_mean_us * 1e-6;
     crate::measure::tests::assert_within_sampling_error(m.energy_per_inference_j, product_j);

@@ -42,19 +42,11 @@ impl SimBoard {
     /// The profile's measurement protocol for a model with `input_shape` (no thermal wait: the
     /// twin has no SoC temperature).
     pub fn request(&self, input_shape: &[usize]) -> MeasureRequest {
-        let m = &self.profile.measure;
         MeasureRequest {
             hash: ModelHash([0; 32]),
             input_shape: input_shape.iter().map(|&d| u32::try_from(d).unwrap_or(u32::MAX)).collect(),
             input_seed: 1,
-            warmup_runs: m.warmup_runs,
-            min_runs: m.min_runs,
-            min_duration_ms: m.min_duration_ms,
-            min_repetitions: m.min_repetitions,
-            max_repetitions: m.max_repetitions,
-            target_ci_pct: m.target_ci_pct,
-            idle_window_ms: m.idle_window_ms,
-            idle_mismatch_pct: m.idle_mismatch_pct,
+            protocol: self.profile.measure.clone(),
             thermal_wait_ms: 0,
         }
     }

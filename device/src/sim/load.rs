@@ -114,8 +114,10 @@ impl LoadSignal {
     pub fn ran(&self, at: Instant) -> Ran {
         let mut state = self.lock();
         let Some(trace) = state.trace.clone() else { return Ran { each: Duration::ZERO, count: 1 } };
-        let each = trace.duration();
-        let count = if each.is_zero() { 1 } else { (REPLAY.as_nanos() / each.as_nanos()).clamp(1, 1_000) as u32 };
+        // Every model costs the board some time (the plan's run is an operator of its own);
+        // the floor only guarantees that the board clock moves.
+        let each = trace.duration().max(Duration::from_micros(1));
+        let count = (REPLAY.as_nanos() / each.as_nanos()).clamp(1, 1_000) as u32;
         state.modelled_cpu_s += trace.cpu_s() * f64::from(count);
         let mut start = at;
         for _ in 0..count {

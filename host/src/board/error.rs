@@ -1,4 +1,9 @@
-//! Errors of the board client: each names the board and the port, and says what to do.
+//! Errors of the board link and client: each names the board and the port, and says what to do.
+//!
+//! [`crate::board::Link::call`] turns every reply that is not the request's own response into
+//! one of these: an agent's refusal ([`ClientError::Agent`]), a version mismatch
+//! ([`ClientError::ProtocolMismatch`], the CLI's exit code 3) or another message
+//! ([`ClientError::Unexpected`]).
 
 use wattevo_proto::{FrameError, ModelHash, WireError};
 

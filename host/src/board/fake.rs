@@ -3,6 +3,9 @@
 //!
 //! It never measures anything: its `Measurement` is made of fixed placeholder numbers, and its
 //! sensor kind is `PowerModel` (simulated). Real measurements come from `wattevo-agent`.
+//!
+//! Test code only: compiled for this crate's unit tests and, through the `test-support` cargo
+//! feature, for the end-to-end tests (`tests/` enables it on its dev-dependency).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{ErrorKind, Read, Write};
@@ -128,7 +131,7 @@ impl FakeAgent {
             return Err(WireError::UploadIncomplete { missing_chunk });
         }
         let bytes: Vec<u8> = upload.chunks.values().flatten().copied().collect();
-        if crc32(&bytes) != crc || super::client::model_hash(&bytes) != hash {
+        if crc32(&bytes) != crc || ModelHash::of(&bytes) != hash {
             return Err(WireError::ChecksumMismatch);
         }
         self.uploads.remove(&hash);

@@ -1,5 +1,6 @@
-//! Board profiles: finding a profile by path or bare name, parsing it with errors that point
-//! at the file, line, column and key, and the profiles bundled into the binary.
+//! Board profiles on the host: finding a profile by path or bare name, and the profiles
+//! bundled into the binary. Parsing (with errors that point at the file, line, column and key)
+//! is the protocol crate's [`parse_board_profile`], the same parser the agent uses.
 //!
 //! A bare name (`sim`, `pi4b`) is looked up as `<name>.toml` in `$WATTEVO_BOARDS`, `./boards`,
 //! the workspace of the running executable, this crate's workspace, and finally among the
@@ -7,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use wattevo_proto::BoardProfile;
+use wattevo_proto::{BoardProfile, ProfileParseError, parse_board_profile};
 
 /// Profiles embedded in the binary: (name, TOML text).
 pub const BUNDLED_PROFILES: &[(&str, &str)] = &[
@@ -42,20 +43,9 @@ pub enum ProfileError {
         #[source]
         source: std::io::Error,
     },
-    /// The TOML is malformed or does not fit the profile's schema.
-    #[error("{origin}:{line}:{column}: key `{key}`: {message}")]
-    Parse {
-        /// The file (or `bundled:<name>.toml`).
-        origin: String,
-        /// Line, from 1.
-        line: usize,
-        /// Column, from 1.
-        column: usize,
-        /// The key at fault, dotted (`power_model.idle_w`), or empty.
-        key: String,
-        /// What was wrong and what was expected.
-        message: String,
-    },
+    /// The TOML is malformed or does not fit the profile's schema: file, line, column, key.
+    #[error(transparent)]
+    Parse(#[from] ProfileParseError),
 }
 
 /// A profile and where it came from.
@@ -86,7 +76,7 @@ pub fn load_profile(spec: &str) -> Result<LoadedProfile, ProfileError> {
     }
     if let Some((name, text)) = BUNDLED_PROFILES.iter().find(|(name, _)| *name == spec) {
         let origin = format!("bundled:{name}.toml");
-        let profile = parse_profile(text, &origin)?;
+        let profile = parse_board_profile(text, &origin)?;
         return Ok(LoadedProfile { profile, origin, path: None, text: (*text).to_owned() });
     }
     let searched = dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ");
@@ -98,7 +88,7 @@ fn load_file(path: &Path) -> Result<LoadedProfile, ProfileError> {
     let text =
         std::fs::read_to_string(path).map_err(|source| ProfileError::Read { path: path.to_path_buf(), source })?;
     let origin = path.display().to_string();
-    let profile = parse_profile(&text, &origin)?;
+    let profile = parse_board_profile(&text, &origin)?;
     Ok(LoadedProfile { profile, origin, path: Some(path.to_path_buf()), text })
 }
 
@@ -117,59 +107,6 @@ pub fn search_dirs() -> Vec<PathBuf> {
     dirs
 }
 
-/// Parses profile TOML; `origin` names the file in errors.
-pub fn parse_profile(text: &str, origin: &str) -> Result<BoardProfile, ProfileError> {
-    toml::from_str(text).map_err(|err| {
-        let start = err.span().map_or(0, |span| span.start).min(text.len());
-        let (line, column) = line_column(text, start);
-        ProfileError::Parse {
-            origin: origin.to_owned(),
-            line,
-            column,
-            key: key_at(text, start, err.message()),
-            message: err.message().trim().to_owned(),
-        }
-    })
-}
-
-fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..floor_char_boundary(text, offset)];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |tail| tail.chars().count()) + 1;
-    (line, column)
-}
-
-fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    offset
-}
-
-/// The dotted key at `offset`: the enclosing `[table]` plus the key of that line, or the field
-/// named in the message (`missing field `x``).
-fn key_at(text: &str, offset: usize, message: &str) -> String {
-    let line_start = text[..floor_char_boundary(text, offset)].rfind('\n').map_or(0, |i| i + 1);
-    let line = text[line_start..].lines().next().unwrap_or("");
-    let header = |l: &str| {
-        let l = l.trim();
-        (l.starts_with('[') && l.ends_with(']')).then(|| l.trim_matches(['[', ']']).trim().to_owned())
-    };
-    let on_header = header(line);
-    let from_line = match on_header {
-        Some(_) => None,
-        None => line.split_once('=').map(|(key, _)| key.trim().to_owned()).filter(|key| !key.is_empty()),
-    };
-    let table = on_header.or_else(|| text[..line_start].lines().rev().find_map(header));
-    let from_message = message.split('`').nth(1).map(str::to_owned);
-    let key = if message.contains("missing field") { from_message.or(from_line) } else { from_line.or(from_message) };
-    match (table, key) {
-        (Some(table), Some(key)) => format!("{table}.{key}"),
-        (Some(table), None) => table,
-        (None, key) => key.unwrap_or_default(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,9 +114,21 @@ mod tests {
     #[test]
     fn every_bundled_profile_parses() {
         for (name, text) in BUNDLED_PROFILES {
-            let profile = parse_profile(text, name).unwrap_or_else(|err| panic!("{name}: {err}"));
+            let profile = parse_board_profile(text, name).unwrap_or_else(|err| panic!("{name}: {err}"));
             assert_eq!(&profile.name, name);
         }
+    }
+
+    #[test]
+    fn a_malformed_file_is_a_positioned_parse_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("x.toml");
+        std::fs::write(&path, "name = \"x\"\ndescription = \"d\"\n[serial]\nbaud = \"fast\"\n").expect("write");
+        let err = load_profile(path.to_str().expect("utf-8 path")).expect_err("bad type");
+        let ProfileError::Parse(ProfileParseError { origin, line, key, message, .. }) = &err else { panic!("{err}") };
+        assert_eq!((origin.as_str(), *line, key.as_str()), (path.to_str().expect("path"), 4, "serial.baud"));
+        assert!(message.contains("u32") || message.contains("integer"), "{message}");
+        assert!(err.to_string().starts_with(&format!("{}:4:", path.display())), "{err}");
     }
 
     #[test]
@@ -188,26 +137,5 @@ mod tests {
         assert_eq!(loaded.profile.name, "sim");
         let err = load_profile("no-such-board").expect_err("unknown");
         assert!(err.to_string().contains("bundled profiles are sim, pi4b"), "{err}");
-    }
-
-    #[test]
-    fn typo_points_at_file_line_and_key() {
-        let (_, sim) = BUNDLED_PROFILES[0];
-        let broken = sim.replacen("idle_w", "idle_wat", 1);
-        let line = broken.lines().position(|l| l.contains("idle_wat")).expect("typo line") + 1;
-        let err = parse_profile(&broken, "boards/x.toml").expect_err("typo");
-        let ProfileError::Parse { line: got, key, .. } = &err else { panic!("{err}") };
-        assert_eq!(*got, line);
-        assert_eq!(key, "power_model.idle_wat");
-        assert!(err.to_string().starts_with(&format!("boards/x.toml:{line}:")), "{err}");
-    }
-
-    #[test]
-    fn wrong_type_names_the_key_and_expectation() {
-        let text = "name = \"x\"\ndescription = \"d\"\n[serial]\nbaud = \"fast\"\n";
-        let err = parse_profile(text, "x.toml").expect_err("bad type");
-        let ProfileError::Parse { line, key, message, .. } = &err else { panic!("{err}") };
-        assert_eq!((*line, key.as_str()), (4, "serial.baud"));
-        assert!(message.contains("u32") || message.contains("integer"), "{message}");
     }
 }

@@ -1,16 +1,20 @@
 //! Opening a board by profile: the simulated board (agent spawned on a pty) or a real one on a
-//! serial port, handshake done; and building a measure request from the profile's defaults.
+//! serial port, handshake done; and building a measure request from the profile's protocol
+//! ([`wattevo_proto::MeasureProtocol`]) with the user's [`MeasureOverrides`] applied.
 
 use std::time::Duration;
 
 use serialport::TTYPort;
 use wattevo_proto::{BoardProfile, HelloResponse, MeasureRequest, Measurement, ModelHash, SensorSource};
 
-use super::client::{BoardClient, ClientError, LinkLabel, model_hash};
-use super::model_info::{ModelInfoError, onnx_input_shape};
+use super::client::BoardClient;
+use super::error::ClientError;
+use super::link::LinkLabel;
+use super::measure_overrides::MeasureOverrides;
 use super::profiles::{LoadedProfile, ProfileError, load_profile};
 use super::serial::{SerialError, open_serial};
 use super::sim::{SimAgent, SimError};
+use crate::onnx::model_info::{ModelInfoError, onnx_input_shape};
 
 /// Why a board could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -115,7 +119,7 @@ impl BoardSession {
         input_seed: u64,
     ) -> Result<Measurement, BoardError> {
         let input_shape = onnx_input_shape(model, "model")?;
-        let request = measure_request(&self.profile.profile, overrides, model_hash(model), input_shape, input_seed);
+        let request = measure_request(&self.profile.profile, overrides, ModelHash::of(model), input_shape, input_seed);
         Ok(self.client.measure_model(model, &request)?)
     }
 
@@ -136,20 +140,8 @@ pub fn source_label(hello: &HelloResponse) -> String {
     }
 }
 
-/// Overrides of the profile's measurement defaults (command-line flags).
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct MeasureOverrides {
-    /// Idle window before and after, milliseconds.
-    pub idle_ms: Option<u32>,
-    /// Least duration of one timed window, milliseconds.
-    pub min_duration_ms: Option<u32>,
-    /// Timed windows: sets both the least and the most.
-    pub repetitions: Option<u16>,
-    /// Target 95 % CI half-width of energy per inference, percent of the mean.
-    pub target_ci_pct: Option<f32>,
-}
-
-/// A measure request from the profile's defaults, the overrides, the model and its input shape.
+/// A measure request: the profile's protocol with `overrides` applied, for model `hash` on a
+/// seeded random input of `input_shape`, with the profile's thermal wait.
 pub fn measure_request(
     profile: &BoardProfile,
     overrides: &MeasureOverrides,
@@ -157,23 +149,28 @@ pub fn measure_request(
     input_shape: Vec<u32>,
     input_seed: u64,
 ) -> MeasureRequest {
-    let defaults = &profile.measure;
-    let (min_repetitions, max_repetitions) = match overrides.repetitions {
-        Some(reps) => (reps.max(1), reps.max(1)),
-        None => (defaults.min_repetitions, defaults.max_repetitions.max(defaults.min_repetitions)),
-    };
-    MeasureRequest {
-        hash,
-        input_shape,
-        input_seed,
-        warmup_runs: defaults.warmup_runs,
-        min_runs: defaults.min_runs,
-        min_duration_ms: overrides.min_duration_ms.unwrap_or(defaults.min_duration_ms),
-        min_repetitions,
-        max_repetitions,
-        target_ci_pct: overrides.target_ci_pct.unwrap_or(defaults.target_ci_pct),
-        idle_window_ms: overrides.idle_ms.unwrap_or(defaults.idle_window_ms),
-        idle_mismatch_pct: defaults.idle_mismatch_pct,
-        thermal_wait_ms: profile.thermal.max_wait_ms,
+    let mut protocol = profile.measure.clone().with_consistent_repetitions();
+    overrides.apply(&mut protocol);
+    MeasureRequest { hash, input_shape, input_seed, protocol, thermal_wait_ms: profile.thermal.max_wait_ms }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_request_carries_the_profile_protocol_with_the_overrides() {
+        let mut profile = load_profile("sim").expect("sim").profile;
+        profile.measure.max_repetitions = 2; // below min_repetitions (5): raised to it
+        profile.thermal.max_wait_ms = 1234;
+        let hash = ModelHash::of(b"model");
+        let plain = measure_request(&profile, &MeasureOverrides::default(), hash, vec![1, 1, 8, 8], 9);
+        assert_eq!((plain.hash, plain.input_shape.as_slice(), plain.input_seed), (hash, &[1, 1, 8, 8][..], 9));
+        assert_eq!((plain.protocol.min_repetitions, plain.protocol.max_repetitions), (5, 5));
+        assert_eq!((plain.protocol.warmup_runs, plain.thermal_wait_ms), (profile.measure.warmup_runs, 1234));
+        let overrides = MeasureOverrides { idle_ms: Some(7), repetitions: Some(3), ..MeasureOverrides::default() };
+        let short = measure_request(&profile, &overrides, hash, vec![1], 0);
+        assert_eq!((short.protocol.idle_window_ms, short.protocol.max_repetitions), (7, 3));
+        assert_eq!(short.protocol.min_duration_ms, profile.measure.min_duration_ms);
     }
 }

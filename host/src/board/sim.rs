@@ -6,13 +6,16 @@
 //! in-process shortcut; the figures come from the agent's emulated INA219 and are simulated.
 
 use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serialport::{SerialPort, TTYPort};
 
-use super::client::{BoardClient, ClientError, LinkLabel};
+use super::client::BoardClient;
+use super::error::ClientError;
+use super::link::LinkLabel;
 use super::profiles::LoadedProfile;
 use super::serial::PORT_POLL;
 
@@ -96,7 +99,10 @@ impl SimAgent {
         let (log_path, log_file) = log_path(&profile.profile.name, run_dir)?;
         let log = std::fs::File::create(&log_path)
             .map_err(|source| SimError::Io { what: format!("creating log {}", log_path.display()), source })?;
+        // Its own process group: a Ctrl-C in the terminal goes to the host, which decides when
+        // the agent stops (after the candidate being measured).
         let child = Command::new(&agent)
+            .process_group(0)
             .arg("--port")
             .arg(&slave_path)
             .arg("--board")

@@ -1,4 +1,4 @@
-//! Tests of the client against the fake agent over a Unix socket pair.
+//! Tests of the client (and its link and upload) against the fake agent over a Unix socket pair.
 
 use std::collections::BTreeSet;
 use std::os::unix::net::UnixStream;
@@ -6,11 +6,11 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use wattevo_proto::{
-    HostToDevice, MeasureRequest, ModelHash, PROTOCOL_VERSION, UploadBeginRequest, UploadChunkRequest, WireError,
+    MeasureProtocol, MeasureRequest, ModelHash, PROTOCOL_VERSION, UploadBeginRequest, UploadChunkRequest, WireError,
 };
 
 use super::fake::{FakeAgent, FakeFaults};
-use super::{BoardClient, ClientError, LinkLabel, UploadSkip, model_hash};
+use super::{BoardClient, ClientError, LinkLabel, UploadSkip};
 
 fn label() -> LinkLabel {
     LinkLabel { board: "fake".into(), port: "socketpair".into() }
@@ -37,14 +37,16 @@ fn measure_request(hash: ModelHash) -> MeasureRequest {
         hash,
         input_shape: vec![1, 1, 8, 8],
         input_seed: 1,
-        warmup_runs: 1,
-        min_runs: 1,
-        min_duration_ms: 10,
-        min_repetitions: 1,
-        max_repetitions: 1,
-        target_ci_pct: 5.0,
-        idle_window_ms: 10,
-        idle_mismatch_pct: 5.0,
+        protocol: MeasureProtocol {
+            warmup_runs: 1,
+            min_runs: 1,
+            min_duration_ms: 10,
+            min_repetitions: 1,
+            max_repetitions: 1,
+            target_ci_pct: 5.0,
+            idle_window_ms: 10,
+            idle_mismatch_pct: 5.0,
+        },
         thermal_wait_ms: 0,
     }
 }
@@ -79,7 +81,7 @@ fn upload_sends_every_chunk_then_skips_held_models() {
     let bytes = model(5000, 1);
     let first = client.upload(&bytes).expect("upload");
     assert_eq!((first.chunks_total, first.chunks_sent, first.resends), (3, 3, 0));
-    assert_eq!(first.hash, model_hash(&bytes));
+    assert_eq!(first.hash, ModelHash::of(&bytes));
     assert!(first.committed.is_some() && first.skipped.is_none());
     assert!(first.wire_bytes > 5000 && first.wire_bytes < 5000 + 5 * 64, "{}", first.wire_bytes);
     let again = client.upload(&bytes).expect("cached");
@@ -112,14 +114,13 @@ fn lost_and_garbled_acks_are_resent() {
 fn cut_upload_resumes_from_first_missing_chunk() {
     let (port, _agent) = spawn_fake(FakeFaults::default());
     let bytes = model(10_000, 3);
-    let hash = model_hash(&bytes);
+    let hash = ModelHash::of(&bytes);
     let mut first = client(port, 1000);
     let begin = UploadBeginRequest { hash, total_bytes: bytes.len() as u32, chunk_bytes: 2048 };
-    first.request(HostToDevice::UploadBegin(begin), Duration::from_secs(1)).expect("begin");
+    first.call(begin, Duration::from_secs(1)).expect("begin");
     for index in 0..2u32 {
         let chunk = bytes[index as usize * 2048..(index as usize + 1) * 2048].to_vec();
-        let msg = HostToDevice::UploadChunk(UploadChunkRequest { hash, index, bytes: chunk });
-        first.request(msg, Duration::from_secs(1)).expect("chunk");
+        first.call(UploadChunkRequest { hash, index, bytes: chunk }, Duration::from_secs(1)).expect("chunk");
     }
     let mut second = client(first.into_port(), 1000);
     let report = second.upload(&bytes).expect("resume");
@@ -142,7 +143,7 @@ fn measure_model_uploads_then_measures() {
     let mut client = client(port, 1000);
     let bytes = model(3000, 4);
     let measurement = client.measure_model(&bytes, &measure_request(ModelHash([0; 32]))).expect("measure");
-    assert_eq!(measurement.hash, model_hash(&bytes));
+    assert_eq!(measurement.hash, ModelHash::of(&bytes));
 }
 
 #[test]
@@ -154,4 +155,44 @@ fn silence_is_a_timeout_and_garbage_is_ignored() {
     let err = client.ping(1).expect_err("nobody answers");
     assert!(matches!(err, ClientError::Timeout { request: "Ping", .. }), "{err}");
     assert_eq!(client.stats().bad_frames, 2);
+}
+
+/// A client whose agent already sent `answers` (as frames with seq 1, 2, ...) and then fell silent.
+fn client_with_answers(answers: Vec<wattevo_proto::DeviceToHost>) -> (BoardClient<UnixStream>, UnixStream) {
+    let (host, mut agent) = UnixStream::pair().expect("pair");
+    host.set_read_timeout(Some(Duration::from_millis(5))).expect("timeout");
+    for (seq, msg) in (1..).zip(answers) {
+        let frame = wattevo_proto::encode_frame(&wattevo_proto::Envelope { seq, msg }).expect("frame");
+        std::io::Write::write_all(&mut agent, &frame).expect("answer");
+    }
+    (client(host, 200), agent)
+}
+
+#[test]
+fn an_answer_of_another_kind_is_unexpected() {
+    use wattevo_proto::{DeviceToHost, PingResponse};
+    let (mut client, _agent) = client_with_answers(vec![DeviceToHost::Pong(PingResponse { nonce: 1 })]);
+    let err = client.read_sensor(10).expect_err("a pong does not answer ReadSensor");
+    assert!(
+        matches!(&err, ClientError::Unexpected { request: "ReadSensor", got, .. } if got.contains("Pong")),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_pong_with_another_nonce_is_unexpected() {
+    use wattevo_proto::{DeviceToHost, PingResponse};
+    let (mut client, _agent) = client_with_answers(vec![DeviceToHost::Pong(PingResponse { nonce: 2 })]);
+    let err = client.ping(1).expect_err("wrong nonce");
+    assert!(matches!(err, ClientError::Unexpected { request: "Ping", .. }), "{err}");
+}
+
+#[test]
+fn a_version_refusal_is_a_protocol_mismatch() {
+    use wattevo_proto::{DeviceToHost, ErrorResponse};
+    let refusal = ErrorResponse::new(WireError::VersionMismatch { agent: 7, host: PROTOCOL_VERSION }, "");
+    let (mut client, _agent) = client_with_answers(vec![DeviceToHost::Error(refusal)]);
+    let err = client.hello().expect_err("refused");
+    assert!(matches!(err, ClientError::ProtocolMismatch { agent: 7, host: PROTOCOL_VERSION, .. }), "{err}");
+    assert!(err.is_protocol_mismatch());
 }

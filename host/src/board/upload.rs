@@ -1,51 +1,25 @@
-//! Model upload: announce, send the missing chunks (each acknowledged, lost acks re-sent),
-//! commit with CRC-32; and the small cache of models the agent is known to hold.
+//! Model upload over a [`Link`]: announce, send the missing chunks (each acknowledged, lost or
+//! garbled acknowledgements re-sent), commit with CRC-32.
+//!
+//! [`ModelUpload`] is one model cut into chunks; [`ModelUpload::send`] runs the exchange and
+//! reports what went over the wire. Whether to upload at all (the agent's limits, the models it
+//! is known to hold) is the [`super::BoardClient`]'s decision, not this module's.
 
-use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::time::Duration;
 
 use wattevo_proto::{
-    CommittedResponse, DeviceToHost, HostToDevice, ModelHash, UploadBeginRequest, UploadChunkRequest,
-    UploadCommitRequest, UploadState, crc32,
+    CommittedResponse, ModelHash, UploadBeginRequest, UploadChunkRequest, UploadCommitRequest, UploadState, crc32,
 };
 
-use super::client::{BoardClient, ClientError, model_hash};
+use super::error::ClientError;
+use super::link::Link;
 
 /// Attempts per chunk before the upload gives up.
 pub const CHUNK_ATTEMPTS: u32 = 5;
 
 /// Extra time the agent may take to parse and optimise a committed model.
 const COMMIT_GRACE: Duration = Duration::from_secs(60);
-
-/// Models the agent is known to hold, most recent last (bounded: the agent evicts too).
-#[derive(Debug, Default)]
-pub struct HeldModels {
-    hashes: VecDeque<ModelHash>,
-}
-
-impl HeldModels {
-    const CAPACITY: usize = 64;
-
-    /// True when the agent was seen holding `hash`.
-    pub fn contains(&self, hash: &ModelHash) -> bool {
-        self.hashes.contains(hash)
-    }
-
-    /// Records that the agent holds `hash`.
-    pub fn insert(&mut self, hash: ModelHash) {
-        self.forget(&hash);
-        if self.hashes.len() == Self::CAPACITY {
-            self.hashes.pop_front();
-        }
-        self.hashes.push_back(hash);
-    }
-
-    /// Forgets `hash` (the agent said it does not hold it).
-    pub fn forget(&mut self, hash: &ModelHash) {
-        self.hashes.retain(|held| held != hash);
-    }
-}
 
 /// Why an upload sent nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,79 +53,87 @@ pub struct UploadReport {
     pub wire_bytes: u64,
 }
 
-impl<P: Read + Write> BoardClient<P> {
-    /// Uploads `model` unless the agent holds it already; resumes a cut upload from the first
-    /// chunk the agent is missing.
-    pub fn upload(&mut self, model: &[u8]) -> Result<UploadReport, ClientError> {
-        let max = self.max_model_bytes();
-        if model.len() > max as usize {
-            return Err(ClientError::ModelTooLarge { link: self.label.to_string(), bytes: model.len(), max });
-        }
-        let hash = model_hash(model);
-        let chunk_bytes = self.chunk_bytes();
-        let chunks_total = model.len().div_ceil(usize::from(chunk_bytes)) as u32;
-        let sent_before = self.stats.bytes_sent;
-        let mut report = UploadReport {
-            hash,
-            model_bytes: model.len(),
-            chunks_total,
+/// One model, cut into chunks of at most `chunk_bytes`.
+#[derive(Debug, Clone, Copy)]
+pub struct ModelUpload<'m> {
+    model: &'m [u8],
+    hash: ModelHash,
+    chunk_bytes: u16,
+}
+
+impl<'m> ModelUpload<'m> {
+    /// `model` in chunks of `chunk_bytes` (at least 1).
+    pub fn new(model: &'m [u8], chunk_bytes: u16) -> Self {
+        Self { model, hash: ModelHash::of(model), chunk_bytes: chunk_bytes.max(1) }
+    }
+
+    /// The model's hash.
+    pub fn hash(&self) -> ModelHash {
+        self.hash
+    }
+
+    /// Chunks the model is cut into.
+    pub fn chunks_total(&self) -> u32 {
+        self.model.len().div_ceil(usize::from(self.chunk_bytes)) as u32
+    }
+
+    /// The report of an upload that sends nothing, for `skipped`.
+    pub fn skipped(&self, skipped: UploadSkip) -> UploadReport {
+        UploadReport {
+            hash: self.hash,
+            model_bytes: self.model.len(),
+            chunks_total: self.chunks_total(),
             first_chunk: 0,
             chunks_sent: 0,
             resends: 0,
-            skipped: Some(UploadSkip::CachedByClient),
+            skipped: Some(skipped),
             committed: None,
             wire_bytes: 0,
-        };
-        if self.held.contains(&hash) {
-            return Ok(report);
         }
-        let begin = UploadBeginRequest { hash, total_bytes: model.len() as u32, chunk_bytes };
-        report.skipped = match self.request(HostToDevice::UploadBegin(begin), self.timeout)? {
-            DeviceToHost::UploadStatus(status) if status.hash == hash => match status.state {
-                UploadState::Loaded => Some(UploadSkip::AgentHolds),
-                UploadState::Receiving { next_chunk, .. } => {
-                    report.first_chunk = next_chunk;
-                    None
-                }
-            },
-            other => return Err(self.unexpected("UploadBegin", &other)),
-        };
-        if report.skipped.is_none() {
-            for index in report.first_chunk..chunks_total {
-                let start = index as usize * usize::from(chunk_bytes);
-                let end = (start + usize::from(chunk_bytes)).min(model.len());
-                let attempts = self.send_chunk(hash, index, &model[start..end])?;
+    }
+
+    /// Announces the model, sends the chunks the agent is missing (from its `next_chunk`, so a
+    /// cut upload resumes) and commits; nothing but the announcement when the agent holds it.
+    pub fn send<P: Read + Write>(&self, link: &mut Link<P>) -> Result<UploadReport, ClientError> {
+        let sent_before = link.stats().bytes_sent;
+        let total_bytes = self.model.len() as u32;
+        let begin = UploadBeginRequest { hash: self.hash, total_bytes, chunk_bytes: self.chunk_bytes };
+        let status = link.call(begin, link.timeout())?;
+        let mut report = self.skipped(UploadSkip::AgentHolds);
+        if let UploadState::Receiving { next_chunk, .. } = status.state {
+            report.skipped = None;
+            report.first_chunk = next_chunk;
+            for index in next_chunk..self.chunks_total() {
+                let attempts = self.send_chunk(link, index)?;
                 report.chunks_sent += attempts;
                 report.resends += attempts - 1;
             }
-            report.committed = Some(self.commit(hash, crc32(model))?);
+            let commit = UploadCommitRequest { hash: self.hash, crc32: crc32(self.model) };
+            report.committed = Some(link.call(commit, link.timeout() + COMMIT_GRACE)?);
         }
-        self.held.insert(hash);
-        report.wire_bytes = self.stats.bytes_sent - sent_before;
+        report.wire_bytes = link.stats().bytes_sent - sent_before;
         Ok(report)
     }
 
-    /// Sends one chunk until it is acknowledged; returns the attempts it took.
-    fn send_chunk(&mut self, hash: ModelHash, index: u32, bytes: &[u8]) -> Result<u32, ClientError> {
+    /// Sends chunk `index` until it is acknowledged; returns the attempts it took.
+    fn send_chunk<P: Read + Write>(&self, link: &mut Link<P>, index: u32) -> Result<u32, ClientError> {
+        let start = index as usize * usize::from(self.chunk_bytes);
+        let end = (start + usize::from(self.chunk_bytes)).min(self.model.len());
         for attempt in 1..=CHUNK_ATTEMPTS {
-            let chunk = UploadChunkRequest { hash, index, bytes: bytes.to_vec() };
-            match self.request(HostToDevice::UploadChunk(chunk), self.timeout) {
-                Ok(DeviceToHost::ChunkAck(ack)) if ack.hash == hash && ack.index == index => return Ok(attempt),
-                Ok(other) => return Err(self.unexpected("UploadChunk", &other)),
+            let chunk = UploadChunkRequest { hash: self.hash, index, bytes: self.model[start..end].to_vec() };
+            match link.call(chunk, link.timeout()) {
+                Ok(_ack) => return Ok(attempt),
                 Err(ClientError::Timeout { .. }) => {
                     tracing::debug!(index, attempt, "chunk not acknowledged in time; sending it again");
                 }
                 Err(err) => return Err(err),
             }
         }
-        Err(ClientError::ChunkRetriesExhausted { link: self.label.to_string(), hash, index, attempts: CHUNK_ATTEMPTS })
-    }
-
-    fn commit(&mut self, hash: ModelHash, crc32: u32) -> Result<CommittedResponse, ClientError> {
-        let commit = HostToDevice::UploadCommit(UploadCommitRequest { hash, crc32 });
-        match self.request(commit, self.timeout + COMMIT_GRACE)? {
-            DeviceToHost::Committed(committed) if committed.hash == hash => Ok(committed),
-            other => Err(self.unexpected("UploadCommit", &other)),
-        }
+        Err(ClientError::ChunkRetriesExhausted {
+            link: link.label().to_string(),
+            hash: self.hash,
+            index,
+            attempts: CHUNK_ATTEMPTS,
+        })
     }
 }

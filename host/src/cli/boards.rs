@@ -1,15 +1,15 @@
 //! `wattevo boards`: list the bundled board profiles, or check one board's wiring
-//! (`--check`: handshake plus a sensor read with nothing running).
+//! (`--check`: handshake plus a sensor read with nothing running). Opening the board (and exit
+//! code 3 on a protocol mismatch) is `board_open`'s, shared with `wattevo profile`.
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use wattevo_proto::BoardProfile;
 
-use super::EXIT_PROTOCOL;
-use super::profile::spinner;
+use super::board_open::{open_board, spinner};
 use crate::board::profiles::{BUNDLED_PROFILES, load_profile};
-use crate::board::session::{BoardSession, OpenOptions, source_label};
+use crate::board::{OpenOptions, source_label};
 
 /// List board profiles, or check a board's wiring.
 #[derive(Debug, clap::Args)]
@@ -67,16 +67,10 @@ impl BoardsArgs {
 
     fn check(&self, board: &str) -> anyhow::Result<ExitCode> {
         let progress = spinner(self.json);
-        progress.set_message(format!("opening board {board}"));
         let options = OpenOptions { port: self.port.clone(), run_dir: None };
-        let mut session = match BoardSession::open(board, &options) {
+        let mut session = match open_board(board, &options, &progress)? {
             Ok(session) => session,
-            Err(err) if err.is_protocol_mismatch() => {
-                progress.finish_and_clear();
-                eprintln!("error: {err}");
-                return Ok(ExitCode::from(EXIT_PROTOCOL));
-            }
-            Err(err) => return Err(err.into()),
+            Err(exit) => return Ok(exit),
         };
         progress.set_message(format!("reading the sensor for {} ms", self.duration_ms));
         let reading = session.client.read_sensor(self.duration_ms)?;

@@ -39,7 +39,7 @@ pub enum DataAction {
     /// Show where each dataset was found, its files, checksums, counts and class balance.
     Info {
         /// Only this dataset (default: all).
-        #[arg(long)]
+        #[arg(long, value_parser = super::named::named::<DatasetName>())]
         dataset: Option<DatasetName>,
         /// Directory searched first for IDX files.
         #[arg(long)]
@@ -127,7 +127,7 @@ struct FileInfo {
 fn info(dataset: Option<DatasetName>, data_dir: Option<&Path>, json: bool) -> anyhow::Result<ExitCode> {
     let names = match dataset {
         Some(name) => vec![name],
-        None => DatasetName::value_variants().to_vec(),
+        None => <DatasetName as crate::named::Named>::VALUES.iter().map(|(value, ..)| *value).collect(),
     };
     let infos = names.into_iter().map(|name| inspect(name, data_dir)).collect::<anyhow::Result<Vec<_>>>()?;
     let mut out = std::io::stdout().lock();

@@ -1,15 +1,22 @@
-//! `wattevo evolve` and `wattevo resume`: run the power-aware search, or continue one.
+//! `wattevo evolve` and `wattevo resume`: run the power-aware search, or continue one. The run
+//! itself is [`crate::run`]'s; this file holds the flags, the progress display and the summary
+//! table.
 
-use std::path::PathBuf;
+use std::cell::Cell;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
+use indicatif::ProgressBar;
 
+use super::measure_flags::MeasureFlags;
+use super::named::named;
+use super::progress;
 use crate::data::DatasetName;
-use crate::evolve::config::{EvolveConfig, SpacePreset};
+use crate::evolve::engine::Progress;
 use crate::evolve::fitness::Preset;
-use crate::evolve::run::{RunSummary, run};
+use crate::run::{EvolveConfig, RunMode, RunObserver, RunSummary, SpacePreset, run, signals};
 
 /// Evolve networks that are accurate and frugal on a board.
 ///
@@ -23,7 +30,7 @@ pub struct EvolveArgs {
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Dataset.
-    #[arg(long)]
+    #[arg(long, value_parser = named::<DatasetName>())]
     pub dataset: Option<DatasetName>,
     /// Directory of the dataset files.
     #[arg(long)]
@@ -35,10 +42,10 @@ pub struct EvolveArgs {
     #[arg(long)]
     pub port: Option<String>,
     /// Fitness preset.
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = named::<Preset>())]
     pub preset: Option<Preset>,
     /// Search space.
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = named::<SpacePreset>())]
     pub space: Option<SpacePreset>,
     /// Generations (generation 0 included).
     #[arg(long)]
@@ -61,9 +68,19 @@ pub struct EvolveArgs {
     /// Use the board profile's full measurement protocol (2 s windows, CI-driven repetitions).
     #[arg(long)]
     pub profile_protocol: bool,
+    /// Changes to the short measurement windows (ignored with --profile-protocol).
+    #[command(flatten)]
+    pub measure: MeasureFlags,
     /// Print the summary as JSON on stdout (no progress display).
     #[arg(long)]
     pub json: bool,
+    /// Write into --out even if it holds files that are not a run's, or an earlier run (whose
+    /// checkpoints are deleted).
+    #[arg(long)]
+    pub force: bool,
+    /// Search accelerators.
+    #[command(flatten)]
+    pub search: super::search_flags::SearchFlags,
 }
 
 /// Continue a run from its last checkpoint.
@@ -100,25 +117,21 @@ impl EvolveArgs {
             c.port = self.port.clone();
         }
         c.profile_protocol |= self.profile_protocol;
+        c.measure = self.measure.overrides().or(c.measure);
+        self.search.apply(&mut c);
         Ok(c)
     }
 
     /// Runs the search.
     pub fn exec(self, quiet: bool) -> anyhow::Result<ExitCode> {
         let config = self.config()?;
-        let preset = format!("{:?}", config.preset).to_lowercase();
+        let preset = config.preset.to_string();
         let out = self
             .out
             .clone()
             .unwrap_or_else(|| PathBuf::from(format!("runs/{}-{preset}-seed{}", config.dataset, config.seed)));
-        if out.join("checkpoints").exists() {
-            anyhow::bail!(
-                "{} already holds a run: continue it with `wattevo resume {}` or choose another --out",
-                out.display(),
-                out.display()
-            );
-        }
-        let summary = run(&config, &out, false, quiet || self.json)?;
+        let mode = if self.force { RunMode::Overwrite } else { RunMode::New };
+        let summary = run_with_display(&config, &out, mode, quiet || self.json)?;
         print_summary(&summary, self.json)
     }
 }
@@ -135,8 +148,81 @@ impl ResumeArgs {
         if self.port.is_some() {
             config.port = self.port.clone();
         }
-        let summary = run(&config, &self.run_dir, true, quiet || self.json)?;
+        let summary = run_with_display(&config, &self.run_dir, RunMode::Resume, quiet || self.json)?;
         print_summary(&summary, self.json)
+    }
+}
+
+/// Runs with a progress bar on stderr (hidden when `quiet`); a failed run says how to resume it.
+/// SIGINT, SIGTERM and SIGHUP stop the run between evaluations ([`crate::run::signals`]).
+fn run_with_display(config: &EvolveConfig, run_dir: &Path, mode: RunMode, quiet: bool) -> anyhow::Result<RunSummary> {
+    signals::install().context("watching for stop signals")?;
+    let total = config.generations as u64 * (config.lambda as u64 + 1);
+    let template = "{spinner} [{elapsed_precise}] {bar:25} {pos}/{len} {prefix:>9} {msg} (eta {eta})";
+    let bar = progress::bar(total, template, quiet);
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    let display = RunDisplay { bar: bar.clone(), best: Cell::new(f64::NAN) };
+    let result = run(config, run_dir, mode, &display);
+    bar.finish_and_clear();
+    match result {
+        Ok(summary) => Ok(summary),
+        Err(err @ crate::run::RunError::Engine(_)) => Err(anyhow::Error::new(err)
+            .context(format!("the run stopped (continue it with `wattevo resume {}`)", run_dir.display()))),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// The progress bar of a run: one step per evaluation, the phase as its prefix, a line per
+/// evaluated candidate above it.
+struct RunDisplay {
+    bar: ProgressBar,
+    best: Cell<f64>,
+}
+
+impl RunObserver for RunDisplay {
+    fn source(&self, label: &str) {
+        tracing::info!("power figures: {label}");
+    }
+
+    fn started(&self, generation: usize, evaluations_per_generation: usize) {
+        self.bar.set_position((generation * evaluations_per_generation) as u64);
+    }
+
+    fn phase(&self, phase: &str) {
+        self.bar.set_prefix(phase.to_owned());
+    }
+
+    fn progress(&self, progress: Progress<'_>) {
+        let bar = &self.bar;
+        match progress {
+            Progress::Evaluating { generation, index, of, candidate } => {
+                let best = self.best.get();
+                bar.set_message(format!("gen {generation} cand {}/{of} (#{}) best {best:.4}", index + 1, candidate.id));
+            }
+            Progress::Evaluated { candidate } => {
+                bar.inc(1);
+                let fitness = candidate.fitness();
+                if self.best.get().is_nan() || fitness > self.best.get() {
+                    self.best.set(fitness);
+                }
+                let what = candidate
+                    .evaluation
+                    .as_ref()
+                    .and_then(|e| e.invalid.clone())
+                    .unwrap_or_else(|| format!("fitness {fitness:.4}"));
+                bar.println(format!(
+                    "  #{:<4} gen {:<3} {:<9} {what}",
+                    candidate.id,
+                    candidate.generation,
+                    format!("{:?}", candidate.origin).to_lowercase()
+                ));
+            }
+            Progress::GenerationDone { generation, parent } => {
+                let line =
+                    format!("generation {generation} done: parent #{} fitness {:.4}", parent.id, parent.fitness());
+                progress::say(bar, line);
+            }
+        }
     }
 }
 
@@ -168,6 +254,17 @@ fn print_summary(s: &RunSummary, json: bool) -> anyhow::Result<ExitCode> {
     println!(
         "{} evaluations ({} invalid), {} measurement cache hits, {:.0} s training, {:.0} s measuring, {} archived modules",
         st.evaluations, st.invalid, st.cache_hits, st.train_s, st.measure_s, s.archived_modules
+    );
+    let w = &s.wall;
+    println!(
+        "wall time: {:.0} s training, {:.0} s measuring ({:.0} s of both at once), {:.0} s idle, {:.0} s other; {} job(s) × {} thread(s)",
+        w.train_s,
+        w.measure_s,
+        w.overlap_s,
+        w.idle_s,
+        s.wall_s - w.batches_s,
+        s.schedule.jobs,
+        s.schedule.threads_per_job
     );
     for m in &s.best_models {
         println!("  {}", m.file.display());

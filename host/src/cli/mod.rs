@@ -8,6 +8,7 @@
 //! | 1 | the command failed (bad input, a board error, ...); the message says what and where |
 //! | 2 | bad command-line usage (clap) |
 //! | 3 | the board answered with another protocol version |
+//! | 128 + n | `evolve`/`resume` stopped by signal n (130 SIGINT, 143 SIGTERM, 129 SIGHUP); resumable |
 //!
 //! Results go to stdout (a table, or JSON with `--json`); logs and progress go to stderr.
 
@@ -15,11 +16,16 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod board_open;
 pub mod boards;
 pub mod data;
 pub mod evolve;
+pub mod measure_flags;
+pub mod named;
 pub mod profile;
+pub mod progress;
 pub mod sample;
+pub mod search_flags;
 pub mod train;
 
 /// Exit code: a command failed.
@@ -48,6 +54,9 @@ pub struct Cli {
 }
 
 /// The subcommands.
+// Parsed once per process: the size difference between `evolve`'s many flags and the others'
+// costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Get datasets (Fashion-MNIST) or see which are available.
@@ -76,8 +85,12 @@ pub fn main() -> ExitCode {
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
+            if let Some(signal) = stopped_by_signal(&err) {
+                eprintln!("stopped: {err:#}");
+                return ExitCode::from(128u8.saturating_add(u8::try_from(signal).unwrap_or(0)));
+            }
             eprintln!("error: {err:#}");
-            ExitCode::from(EXIT_FAILURE)
+            ExitCode::from(if is_protocol_mismatch(&err) { EXIT_PROTOCOL } else { EXIT_FAILURE })
         }
     }
 }
@@ -105,6 +118,35 @@ fn init_logging(verbose: u8, quiet: bool) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let _ =
         tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}
+
+/// Whether the failure comes from a board that speaks another protocol version, however deep in
+/// the chain of causes (a run's evaluator keeps the board's typed error as its source).
+fn is_protocol_mismatch(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause.downcast_ref::<crate::board::BoardError>().is_some_and(crate::board::BoardError::is_protocol_mismatch)
+            || cause
+                .downcast_ref::<crate::board::ClientError>()
+                .is_some_and(crate::board::ClientError::is_protocol_mismatch)
+    })
+}
+
+/// The signal that stopped a run, if one did.
+fn stopped_by_signal(err: &anyhow::Error) -> Option<i32> {
+    use crate::evolve::engine::EngineError;
+    err.chain().find_map(|cause| {
+        // `RunError::Engine` is transparent: its source is the engine error's own source, so
+        // the engine error itself is reached through the run error.
+        let engine =
+            cause.downcast_ref::<EngineError>().or_else(|| match cause.downcast_ref::<crate::run::RunError>() {
+                Some(crate::run::RunError::Engine(engine)) => Some(&**engine),
+                _ => None,
+            });
+        match engine {
+            Some(EngineError::Interrupted { signal, .. }) => Some(*signal),
+            _ => None,
+        }
+    })
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

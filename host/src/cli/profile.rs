@@ -1,19 +1,20 @@
 //! `wattevo profile MODEL.onnx`: upload a model to a board (simulated or real) and measure its
 //! power, energy per inference and latency; print a table, or one JSON object with `--json`.
+//!
+//! The measurement protocol is the board profile's, changed by the shared [`MeasureFlags`];
+//! opening the board (and exit code 3 on a protocol mismatch) is `board_open`'s.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::Context;
-use indicatif::{ProgressBar, ProgressStyle};
-use wattevo_proto::{HelloResponse, Measurement, RepStats};
+use wattevo_proto::{HelloResponse, Measurement, ModelHash, RepStats};
 
-use super::EXIT_PROTOCOL;
-use crate::board::model_info::onnx_input_shape;
-use crate::board::session::{BoardSession, MeasureOverrides, OpenOptions, measure_request, source_label};
-use crate::board::{UploadReport, model_hash};
+use super::board_open::{open_board, spinner};
+use super::measure_flags::MeasureFlags;
+use crate::board::{BoardSession, OpenOptions, UploadReport, measure_request, source_label};
+use crate::onnx::model_info::onnx_input_shape;
 
 /// Measure an ONNX model on a board.
 #[derive(Debug, clap::Args)]
@@ -29,18 +30,9 @@ pub struct ProfileArgs {
     /// Print one JSON object on stdout instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// Idle window before and after the runs, milliseconds (default: the profile's).
-    #[arg(long)]
-    pub idle_ms: Option<u32>,
-    /// Least duration of one timed window, milliseconds.
-    #[arg(long)]
-    pub min_duration_ms: Option<u32>,
-    /// Timed windows (sets both the least and the most).
-    #[arg(long)]
-    pub repetitions: Option<u16>,
-    /// Stop adding windows once the 95 % CI of energy per inference is this % of the mean.
-    #[arg(long)]
-    pub target_ci_pct: Option<f32>,
+    /// Changes to the profile's measurement protocol.
+    #[command(flatten)]
+    pub measure: MeasureFlags,
     /// Seed of the random input tensor.
     #[arg(long, default_value_t = 0)]
     pub input_seed: u64,
@@ -56,27 +48,16 @@ impl ProfileArgs {
         let bytes = std::fs::read(&self.model).with_context(|| format!("reading model {name}"))?;
         let input_shape = onnx_input_shape(&bytes, &name)?;
         let progress = spinner(self.json);
-        progress.set_message(format!("opening board {}", self.board));
         let options = OpenOptions { port: self.port.clone(), run_dir: self.run_dir.clone() };
-        let mut session = match BoardSession::open(&self.board, &options) {
+        let mut session = match open_board(&self.board, &options, &progress)? {
             Ok(session) => session,
-            Err(err) if err.is_protocol_mismatch() => {
-                progress.finish_and_clear();
-                eprintln!("error: {err}");
-                return Ok(ExitCode::from(EXIT_PROTOCOL));
-            }
-            Err(err) => return Err(err.into()),
+            Err(exit) => return Ok(exit),
         };
         progress.set_message(format!("uploading {name} ({} bytes)", bytes.len()));
         let upload = session.client.upload(&bytes)?;
-        let overrides = MeasureOverrides {
-            idle_ms: self.idle_ms,
-            min_duration_ms: self.min_duration_ms,
-            repetitions: self.repetitions,
-            target_ci_pct: self.target_ci_pct,
-        };
-        let request =
-            measure_request(&session.profile.profile, &overrides, model_hash(&bytes), input_shape, self.input_seed);
+        let overrides = self.measure.overrides();
+        let profile = &session.profile.profile;
+        let request = measure_request(profile, &overrides, ModelHash::of(&bytes), input_shape, self.input_seed);
         progress.set_message(format!("measuring on {} ({})", session.client.label(), session.source_label()));
         let measurement = session.client.measure(&request)?;
         progress.finish_and_clear();
@@ -90,19 +71,6 @@ impl ProfileArgs {
         }
         Ok(ExitCode::SUCCESS)
     }
-}
-
-/// A spinner on stderr, hidden for `--json` and when stderr is not a terminal.
-pub fn spinner(hidden: bool) -> ProgressBar {
-    if hidden || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new_spinner();
-    if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
-        bar.set_style(style);
-    }
-    bar.enable_steady_tick(Duration::from_millis(120));
-    bar
 }
 
 struct ProfileReport<'a> {

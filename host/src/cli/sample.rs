@@ -14,8 +14,8 @@ use rand_chacha::ChaCha8Rng;
 
 use super::EXIT_FAILURE;
 use crate::genome::{GenomeConfig, GrammarChoice, Individual, SearchSpace};
-use crate::netspec::{LayerNode, NetSpec, Partition};
-use crate::onnx::{self, ExportOptions, NetWeights};
+use crate::netspec::{LayerNode, NetSpec, Partition, TrainedNet};
+use crate::onnx::{self, ExportOptions};
 
 /// Which preset search space to sample from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -135,14 +135,12 @@ impl SampleArgs {
 
     /// Writes partition 0 to `path` and partition 1 (if any) next to it; returns (path, hash).
     fn export(&self, spec: &NetSpec, path: &Path) -> anyhow::Result<Vec<(PathBuf, String)>> {
-        let weights = NetWeights::seeded(spec, self.seed);
+        let net = TrainedNet::seeded(spec.clone(), self.seed);
         let options = ExportOptions { batch: self.batch };
         let mut written = Vec::new();
-        for which in [Partition::Full, Partition::Early] {
-            if which == Partition::Early && spec.partition_point.is_none() {
-                continue;
-            }
-            let model = onnx::export_partition(spec, &weights, which, options)?;
+        for which in net.partitions() {
+            let Some(part) = net.partition(which) else { continue };
+            let model = onnx::export_network(&part, options)?;
             let target = match which {
                 Partition::Full => path.to_path_buf(),
                 Partition::Early => path.with_extension("p1.onnx"),

@@ -6,42 +6,25 @@
 //! individual of the small grammar (`--seed N`). Written to `--out DIR`: `network.onnx` (the main
 //! head), `partition0.onnx` and `partition1.onnx` for a partitioned network, and `checkpoint/`
 //! (weights + optimiser state, to continue training later). Results go to stdout (a table, or
-//! one JSON object with `--json`); the progress bar goes to stderr.
+//! one JSON object with `--json`); the progress bar goes to stderr. The work itself is the
+//! library's [`crate::pipeline::single`]; this file holds flags and printing.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::Args;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
+use indicatif::ProgressBar;
 use serde::Serialize;
 
-use crate::data::{DataSplits, Dataset, DatasetName, LoadOptions, SplitConfig};
-use crate::genome::mapping::{IndividualPhenotype, layer_spec};
-use crate::genome::{GenomeConfig, Individual, LearningSpec, SearchSpace};
-use crate::netspec::{NetSpec, Partition, SpecLimits};
-use crate::nn::train::{LossKind, Progress, Samples, TrainOptions, TrainOutcome, Trainer, evaluate};
-use crate::nn::{Model, training_device};
-use crate::onnx::{ExportOptions, TractRunner, encode, export_network, export_partition};
-
-/// The known-good small CNN (conv 32 → max pool → conv 64 → max pool → fc 128 → softmax, Adam
-/// 1e-3, batch 64) as a phenotype.
-pub const PRESET_CNN: &str = "\
-[features]
-layer:conv out_channels:32 kernel_size:3 stride:1 padding:same act:relu bias:True
-layer:pool_max kernel_size:2 stride:2 padding:valid
-layer:conv out_channels:64 kernel_size:3 stride:1 padding:same act:relu bias:True
-layer:pool_max kernel_size:2 stride:2 padding:valid
-[classification]
-layer:fc act:relu out_features:128 bias:True
-[output]
-layer:fc act:softmax out_features:10 bias:True
-[learning]
-learning:adam lr:0.001 beta1:0.9 beta2:0.999 weight_decay:0 early_stop:10 batch_size:64 epochs:10000
-";
+use super::named::named;
+use super::progress;
+use crate::data::{DatasetName, LoadOptions, SplitConfig};
+use crate::genome::LearningSpec;
+use crate::genome::network::{CNN_PRESET, PhenotypeNetwork, random_network};
+use crate::netspec::NetSpec;
+use crate::nn::train::{LossKind, Progress};
+use crate::pipeline::single::{SingleReport, SingleSettings, train_and_export};
 
 /// Built-in networks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -67,7 +50,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub partition_point: Option<usize>,
     /// The dataset.
-    #[arg(long, value_enum, default_value_t = DatasetName::Digits)]
+    #[arg(long, value_parser = named::<DatasetName>(), default_value_t = DatasetName::Digits)]
     pub dataset: DatasetName,
     /// Directory searched first for IDX datasets.
     #[arg(long, env = "WATTEVO_DATA")]
@@ -89,44 +72,32 @@ pub struct TrainArgs {
     pub json: bool,
 }
 
-/// Accuracy of one exported model.
-#[derive(Debug, Clone, Serialize)]
-pub struct ExportedAccuracy {
-    /// `network`, `partition0` or `partition1`.
-    pub name: String,
-    /// The ONNX file.
-    pub file: PathBuf,
-    /// Size of the file in bytes.
-    pub bytes: usize,
-    /// Trainable parameters.
-    pub params: usize,
-    /// Accuracy on the fitness split, computed by tract from the file.
-    pub fitness_accuracy: f64,
-    /// Accuracy on the test set, computed by tract from the file.
-    pub test_accuracy: f64,
-    /// The same head's test accuracy computed by burn before export.
-    pub burn_test_accuracy: f64,
-}
-
 /// What `wattevo train --json` prints.
 #[derive(Debug, Serialize)]
 pub struct TrainReport {
     /// Dataset name.
     pub dataset: String,
-    /// The network trained.
-    pub spec: NetSpec,
-    /// The learning settings.
-    pub learning: LearningSpec,
-    /// What training did.
-    pub training: TrainOutcome,
-    /// One entry per exported file.
-    pub exported: Vec<ExportedAccuracy>,
+    /// The network, its training and its exported files.
+    #[serde(flatten)]
+    pub report: SingleReport,
 }
 
 impl TrainArgs {
     /// Runs the command.
     pub fn exec(self) -> anyhow::Result<ExitCode> {
-        let report = self.report()?;
+        if !(self.seconds.is_finite() && self.seconds > 0.0) {
+            bail!("--seconds {} must be a positive number", self.seconds);
+        }
+        let split = SplitConfig { seed: self.train_seed, ..SplitConfig::default() };
+        let options = LoadOptions { data_dir: self.data_dir.clone(), resize_to: None, split };
+        let data = crate::data::load_splits(self.dataset, &options).context("loading the dataset")?;
+        let (spec, learning) = self.network(data.train.input_shape(), data.train.num_classes())?;
+        let loss = if self.double_softmax { LossKind::DoubleSoftmax } else { LossKind::Logits };
+        let settings = SingleSettings { seed: self.train_seed, loss, seconds: self.seconds, out: &self.out };
+        let bar = progress::bar((self.seconds * 1000.0) as u64, "{bar:30} {msg}", self.json);
+        let report = train_and_export(&spec, &learning, &data, &settings, &mut |p| show_progress(&bar, p))?;
+        bar.finish_and_clear();
+        let report = TrainReport { dataset: self.dataset.to_string(), report };
         if self.json {
             println!("{}", serde_json::to_string(&report)?);
         } else {
@@ -135,103 +106,19 @@ impl TrainArgs {
         Ok(ExitCode::SUCCESS)
     }
 
-    /// Loads the data, trains, exports and measures: everything but printing.
-    pub fn report(&self) -> anyhow::Result<TrainReport> {
-        if !(self.seconds.is_finite() && self.seconds > 0.0) {
-            bail!("--seconds {} must be a positive number", self.seconds);
-        }
-        let split = SplitConfig { seed: self.train_seed, ..SplitConfig::default() };
-        let options = LoadOptions { data_dir: self.data_dir.clone(), resize_to: None, split };
-        let data = crate::data::load_splits(self.dataset, &options).context("loading the dataset")?;
-        let (spec, learning) = self.network(&data.train)?;
-        self.train_and_export(&data, spec, learning)
-    }
-
-    fn network(&self, train: &Dataset) -> anyhow::Result<(NetSpec, LearningSpec)> {
-        let (layers, learning, partition) = match (&self.phenotype, self.seed) {
+    fn network(&self, input: crate::netspec::Shape, classes: usize) -> anyhow::Result<(NetSpec, LearningSpec)> {
+        let network = match (&self.phenotype, self.seed) {
             (Some(path), _) => {
                 let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-                from_phenotype_text(&text).with_context(|| format!("phenotype {}", path.display()))?
+                PhenotypeNetwork::parse(&text).with_context(|| format!("phenotype {}", path.display()))?
             }
-            (None, Some(seed)) => return random_network(seed, train, self.partition_point),
-            (None, None) => from_phenotype_text(PRESET_CNN).context("the cnn preset")?,
+            (None, Some(seed)) => return Ok(random_network(seed, input, classes, self.partition_point)?),
+            (None, None) => PhenotypeNetwork::parse(CNN_PRESET).context("the cnn preset")?,
         };
-        let partition = self.partition_point.or(partition);
-        let spec = NetSpec::build(train.input_shape(), train.num_classes(), &layers, partition, SpecLimits::default())
-            .context("the network does not fit the dataset")?;
-        Ok((spec, learning))
+        let spec =
+            network.build(input, classes, self.partition_point).context("the network does not fit the dataset")?;
+        Ok((spec, network.learning))
     }
-
-    fn train_and_export(
-        &self,
-        data: &DataSplits,
-        spec: NetSpec,
-        learning: LearningSpec,
-    ) -> anyhow::Result<TrainReport> {
-        let device = training_device();
-        device.seed(self.train_seed);
-        let model = Model::new(&spec, &device);
-        let loss = if self.double_softmax { LossKind::DoubleSoftmax } else { LossKind::Logits };
-        let options = TrainOptions { seed: self.train_seed, loss, ..TrainOptions::default() };
-        let mut trainer = Trainer::new(&learning, options).context("learning settings")?;
-        let bar = progress_bar(self.json, Duration::from_secs_f64(self.seconds));
-        let (model, outcome) = trainer.run(
-            model,
-            Samples::from(&data.train),
-            Samples::from(&data.validation),
-            Duration::from_secs_f64(self.seconds),
-            &mut |p| show_progress(&bar, p),
-        )?;
-        bar.finish_and_clear();
-        trainer.save(&model, &self.out.join("checkpoint")).context("saving the checkpoint")?;
-        let burn_test = evaluate(&model, Samples::from(&data.test), 500, loss);
-        let exported = export_all(&model, &spec, &self.out, data, burn_test)?;
-        Ok(TrainReport { dataset: self.dataset.to_string(), spec, learning, training: outcome, exported })
-    }
-}
-
-/// Layers, learning settings and partition point of a phenotype text.
-pub fn from_phenotype_text(
-    text: &str,
-) -> anyhow::Result<(Vec<crate::netspec::LayerSpec>, LearningSpec, Option<usize>)> {
-    let phenotype: IndividualPhenotype = text.parse()?;
-    let layers = phenotype.layers().enumerate().map(|(i, p)| layer_spec(i, p)).collect::<Result<Vec<_>, _>>()?;
-    let learning = phenotype.macro_phenotype("learning").context("no [learning] section")?;
-    let learning = LearningSpec::from_phenotype(learning)?;
-    let partition = phenotype
-        .macro_phenotype("model_partition")
-        .and_then(|p| p.get("partition_point"))
-        .and_then(|v| v.as_i64())
-        .and_then(|k| usize::try_from(k).ok());
-    Ok((layers, learning, partition))
-}
-
-fn random_network(seed: u64, train: &Dataset, partition: Option<usize>) -> anyhow::Result<(NetSpec, LearningSpec)> {
-    let config = GenomeConfig { input: train.input_shape(), classes: train.num_classes(), ..GenomeConfig::small() };
-    let space = SearchSpace::new(config).context("the small grammar")?;
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    for _ in 0..1000 {
-        let individual = Individual::random(&space, &mut rng)?;
-        let (Ok(mut spec), Ok(learning)) = (individual.to_netspec(&space), individual.learning_spec(&space)) else {
-            continue;
-        };
-        if let Some(k) = partition {
-            let layers: Vec<_> = spec.layers.iter().map(|n| n.layer.clone()).collect();
-            spec = NetSpec::build(spec.input, spec.num_classes, &layers, Some(k), SpecLimits::default())?;
-        }
-        return Ok((spec, learning));
-    }
-    bail!("no valid network among 1000 random individuals from seed {seed}")
-}
-
-fn progress_bar(hidden: bool, budget: Duration) -> ProgressBar {
-    let bar = ProgressBar::new(budget.as_millis() as u64);
-    if hidden {
-        bar.set_draw_target(ProgressDrawTarget::hidden());
-    }
-    let style = ProgressStyle::with_template("{bar:30} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar());
-    bar.set_style(style);
-    bar
 }
 
 fn show_progress(bar: &ProgressBar, p: &Progress) {
@@ -253,66 +140,8 @@ fn show_progress(bar: &ProgressBar, p: &Progress) {
     ));
 }
 
-/// Exports the network (and both partitions when partitioned) and measures each file with tract.
-fn export_all(
-    model: &Model,
-    spec: &NetSpec,
-    out: &Path,
-    data: &DataSplits,
-    burn_test: crate::nn::train::Evaluation,
-) -> anyhow::Result<Vec<ExportedAccuracy>> {
-    let weights = model.weights()?;
-    let options = ExportOptions::default();
-    let mut files = vec![("network", export_network(spec, &weights, options)?, burn_test.main.accuracy, spec.params())];
-    if let (Some(extra), Some(early)) = (burn_test.extra, spec.partition(Partition::Early)) {
-        let full = spec.partition(Partition::Full).map_or(0, |s| s.params());
-        files.push((
-            "partition0",
-            export_partition(spec, &weights, Partition::Full, options)?,
-            burn_test.main.accuracy,
-            full,
-        ));
-        files.push((
-            "partition1",
-            export_partition(spec, &weights, Partition::Early, options)?,
-            extra.accuracy,
-            early.params(),
-        ));
-    }
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    files
-        .into_iter()
-        .map(|(name, proto, burn_test_accuracy, params)| {
-            let bytes = encode(&proto);
-            let file = out.join(format!("{name}.onnx"));
-            std::fs::write(&file, &bytes).with_context(|| format!("writing {}", file.display()))?;
-            let runner = TractRunner::from_bytes(&bytes).with_context(|| format!("loading {}", file.display()))?;
-            Ok(ExportedAccuracy {
-                name: name.to_owned(),
-                fitness_accuracy: onnx_accuracy(&runner, &data.fitness)?,
-                test_accuracy: onnx_accuracy(&runner, &data.test)?,
-                burn_test_accuracy,
-                bytes: bytes.len(),
-                params,
-                file,
-            })
-        })
-        .collect()
-}
-
-/// Accuracy of an exported model (batch 1) on `data`, computed by tract.
-pub fn onnx_accuracy(runner: &TractRunner, data: &Dataset) -> anyhow::Result<f64> {
-    let mut correct = 0usize;
-    for (index, &label) in data.labels().iter().enumerate() {
-        let probabilities = runner.run(data.image(index))?;
-        let predicted = probabilities.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(class, _)| class);
-        correct += usize::from(predicted == Some(usize::from(label)));
-    }
-    Ok(correct as f64 / data.len().max(1) as f64)
-}
-
 fn print_table(report: &TrainReport) {
-    let t = &report.training;
+    let t = &report.report.training;
     println!(
         "{}: {} epochs, {} steps in {:.1} s (stopped: {:?}), final train loss {:.4}, validation loss {:.4}",
         report.dataset,
@@ -324,7 +153,7 @@ fn print_table(report: &TrainReport) {
         t.validation.total_loss()
     );
     println!("{:<11} {:>9} {:>9} {:>9} {:>9} {:>9}  file", "model", "params", "bytes", "fitness", "test", "burn test");
-    for e in &report.exported {
+    for e in &report.report.exported {
         println!(
             "{:<11} {:>9} {:>9} {:>9.4} {:>9.4} {:>9.4}  {}",
             e.name,

@@ -20,7 +20,7 @@ use super::idx_spec::{IdxFile, md5_hex};
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
     /// Creating the directory or writing a file failed.
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}", path.display())]
     Io {
         /// The path.
         path: PathBuf,

@@ -16,7 +16,7 @@ pub const LABELS_MAGIC: u32 = 2049;
 #[derive(Debug, thiserror::Error)]
 pub enum IdxError {
     /// Reading the file failed.
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
@@ -24,7 +24,7 @@ pub enum IdxError {
         source: std::io::Error,
     },
     /// The gzip stream is corrupt or cut short.
-    #[error("cannot decompress {}: {source} (the download may be incomplete; delete the file and fetch it again)", path.display())]
+    #[error("cannot decompress {} (the download may be incomplete; delete the file and fetch it again)", path.display())]
     Gzip {
         /// The file.
         path: PathBuf,

@@ -57,13 +57,14 @@ pub fn load_idx(spec: &IdxSpec, data_dir: Option<&Path>, env: &SearchEnv) -> Res
 /// Finds the directory holding `spec`, or the not-found error naming every directory searched
 /// and both ways to get the data.
 pub fn find(spec: &IdxSpec, data_dir: Option<&Path>, env: &SearchEnv) -> Result<Located, DataError> {
-    let located = find_in(spec, &search_dirs(spec, data_dir, env), env)?;
-    if let Some(flag_dir) = data_dir
-        && !located.dir.path.starts_with(flag_dir)
-    {
-        tracing::warn!("--data-dir {} lacks {}; using {}", flag_dir.display(), spec.title, located.dir.path.display());
-    }
-    Ok(located)
+    // a directory the user named is the only one searched: lacking the files is an error, not
+    // a reason to quietly load another copy
+    let dirs = search_dirs(spec, data_dir, env);
+    let dirs: Vec<_> = match data_dir {
+        Some(_) => dirs.into_iter().filter(|d| d.origin == "--data-dir").collect(),
+        None => dirs,
+    };
+    find_in(spec, &dirs, env)
 }
 
 /// The first of `dirs` holding `spec`, or [`DataError::NotFound`] naming each of them.

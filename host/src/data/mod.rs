@@ -29,7 +29,7 @@ pub use locate::SearchEnv;
 pub use split::{DataSplits, SplitConfig, SplitError};
 
 /// The datasets wattevo can train on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DatasetName {
     /// The embedded 8×8 handwritten digits (1797 samples, no download).
@@ -38,19 +38,19 @@ pub enum DatasetName {
     FashionMnist,
 }
 
-impl DatasetName {
-    /// The name on the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Digits => digits::NAME,
-            Self::FashionMnist => FASHION_MNIST.name,
-        }
-    }
+impl crate::named::Named for DatasetName {
+    const KIND: &'static str = "dataset";
+    const VALUES: &'static [(Self, &'static str, &'static str)] = &[
+        (Self::Digits, digits::NAME, "the embedded 8×8 handwritten digits (1797 samples, no download)"),
+        (Self::FashionMnist, FASHION_MNIST.name, "Fashion-MNIST (IDX files, 28×28, 60000 + 10000)"),
+    ];
 }
+crate::named::named_enum_text!(DatasetName);
 
-impl std::fmt::Display for DatasetName {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+impl DatasetName {
+    /// The name on the command line and in configs.
+    pub fn as_str(self) -> &'static str {
+        crate::named::Named::name(self)
     }
 }
 

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::evolve::fitness::{INVALID_FITNESS, Metrics};
 use crate::evolve::mutation::MutationRecord;
 use crate::genome::Individual;
+use crate::nn::train::Race;
 
 /// One member of a generation's population.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,6 +46,10 @@ pub enum Origin {
     Elite,
     /// Retrained with a longer budget by the selection rules.
     Retrain,
+    /// An individual given to the run (`--init FILE`), in generation 0.
+    Seed,
+    /// A generation-0 candidate trained with a short budget to choose the first population.
+    Screen,
 }
 
 impl Candidate {
@@ -71,6 +76,19 @@ pub struct Evaluation {
     pub measure_s: f64,
     /// Board measurements answered from the cache.
     pub cache_hits: usize,
+    /// Trainable parameters that started from the parent's weights (weight inheritance).
+    #[serde(default)]
+    pub inherited_params: usize,
+    /// Validation accuracy (main head) after each epoch of this evaluation's training.
+    #[serde(default)]
+    pub curve: Vec<f64>,
+    /// Training stopped early because the candidate fell behind its parent's curve.
+    #[serde(default)]
+    pub raced: bool,
+    /// Training budget not spent because of racing, seconds (for an epoch budget: the
+    /// budget's share of the epochs not trained).
+    #[serde(default)]
+    pub race_saved_s: f64,
     /// Measurements of the modules the engine asked for.
     pub modules: Vec<ModuleCost>,
     /// The phenotype text, for the log.
@@ -88,6 +106,10 @@ impl Evaluation {
             train_s: 0.0,
             measure_s: 0.0,
             cache_hits: 0,
+            inherited_params: 0,
+            curve: Vec::new(),
+            raced: false,
+            race_saved_s: 0.0,
             modules: Vec::new(),
             phenotype,
         }
@@ -116,6 +138,12 @@ pub struct EvalRequest<'a> {
     pub train_s: f64,
     /// Continue from this candidate's saved weights (train_longer) instead of from scratch.
     pub warm_start: Option<u64>,
+    /// Start the layers this parent (id, genome) also has from its saved weights (weight
+    /// inheritance); the rest from scratch.
+    pub inherit_from: Option<(u64, &'a Individual)>,
+    /// Stop training early when the validation accuracy falls behind this curve (the
+    /// parent's) by more than its margin.
+    pub race: Option<Race>,
     /// Seed of everything random in training (derived from the run seed and the candidate id).
     pub seed: u64,
     /// Modules to measure alone for the archive (indices into the individual's modules).
@@ -124,14 +152,51 @@ pub struct EvalRequest<'a> {
 
 /// A failure that stops the run (the board is gone, the disk is full); the run can be resumed
 /// from its last checkpoint. Invalid networks are not errors: they are [`Evaluation::invalid`].
+///
+/// The typed cause (a board error, an I/O error) is kept as the error's source, so a caller can
+/// tell, say, a protocol-version mismatch from a dead board and act on it.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct EvalError(pub String);
+#[error("{message}")]
+pub struct EvalError {
+    message: String,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl EvalError {
+    /// A failure described by `message` alone.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self { message: message.into(), source: None }
+    }
+
+    /// A failure of `context` caused by `source` (displayed as the error's source, not repeated
+    /// in its message).
+    pub fn caused_by(context: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self { message: context.into(), source: Some(Box::new(source)) }
+    }
+}
 
 /// Trains, exports and measures candidates.
 pub trait Evaluator {
     /// Evaluates one candidate.
     fn evaluate(&mut self, request: EvalRequest<'_>) -> Result<Evaluation, EvalError>;
+    /// Evaluates several candidates, possibly at the same time, calling `done(index,
+    /// evaluation)` in request order (index into `requests`). The default evaluates them one
+    /// after the other. An error stops the batch, and so does `done` returning `false` (a signal
+    /// asked the run to stop); the candidates not yet done are not reported.
+    fn evaluate_all(
+        &mut self,
+        requests: Vec<EvalRequest<'_>>,
+        done: &mut dyn FnMut(usize, Evaluation) -> bool,
+    ) -> Result<(), EvalError> {
+        for (index, request) in requests.into_iter().enumerate() {
+            let evaluation = self.evaluate(request)?;
+            if !done(index, evaluation) {
+                break;
+            }
+        }
+        Ok(())
+    }
     /// Called after every generation, before the engine's checkpoint is written: persist
     /// whatever a resumed run needs (the measurement cache).
     fn checkpoint(&mut self) -> Result<(), EvalError> {

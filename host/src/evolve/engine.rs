@@ -5,18 +5,25 @@
 //! offspring continue from the parent's weights with one more default budget. Selection takes
 //! the fittest, with Fast-DENSER's rules for parents that were given a longer budget
 //! ([`Engine::select`]). Every evaluation is appended to `log.jsonl`; the state is checkpointed
-//! after every generation ([`crate::evolve::state`]).
+//! after every generation ([`crate::evolve::checkpoint`]).
+//!
+//! With [`EngineConfig::inherit_weights`], other offspring start from the parent's trained
+//! weights wherever their network still has the parent's layers (the evaluator decides which,
+//! see [`crate::netspec::Lineage`]); the elite is still retrained from scratch. With
+//! [`EngineConfig::race_margin`], offspring race against the parent's learning curve and stop
+//! training once they fall behind it ([`Race`]).
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use crate::evolve::archive::ArchivedModule;
-use crate::evolve::candidate::{Candidate, EvalError, EvalRequest, Evaluator, Origin};
+use crate::evolve::candidate::{Candidate, EvalError, Evaluator, Origin};
+use crate::evolve::checkpoint::{self, EvolutionState};
 use crate::evolve::mutation::{MutationRates, mutate};
-use crate::evolve::runlog::RunLog;
-use crate::evolve::state::{self, EvolutionState};
+use crate::evolve::runlog::{Recovery, RunLog};
 use crate::genome::{Individual, SearchSpace};
+use crate::nn::train::Race;
 
 /// The search's settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,6 +40,33 @@ pub struct EngineConfig {
     /// Mutation probabilities.
     #[serde(default)]
     pub mutation: MutationRates,
+    /// Offspring of a structural mutation start from the parent's trained weights for every
+    /// layer the mutation left unchanged (Lamarckian inheritance); off: from scratch, as the
+    /// reference code.
+    #[serde(default = "yes")]
+    pub inherit_weights: bool,
+    /// Racing: an offspring whose validation accuracy after an epoch is more than this below
+    /// its parent's at the same epoch stops training there (`None`: no racing).
+    #[serde(default)]
+    pub race_margin: Option<f64>,
+    /// Generation 0 draws this many candidates (seeds included) and screens them with a short
+    /// budget, keeping the fittest λ; at most λ: no screening.
+    #[serde(default)]
+    pub init_draws: usize,
+    /// The screening budget as a fraction of `train_seconds`.
+    #[serde(default = "quarter")]
+    pub init_screen_fraction: f64,
+    /// Individuals generation 0 starts from (`--init FILE`), before random ones.
+    #[serde(default)]
+    pub seeds: Vec<Individual>,
+}
+
+fn quarter() -> f64 {
+    0.25
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// What the engine reports while it works (for progress displays).
@@ -67,7 +101,9 @@ pub enum Progress<'a> {
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     /// An evaluation failed for a reason other than an invalid network.
-    #[error("generation {generation}, candidate {id}: {source}; resume with `wattevo resume {run_dir}`")]
+    #[error(
+        "generation {generation}, candidate {id} could not be evaluated; the run in {run_dir} can be resumed from its last checkpoint"
+    )]
     Evaluation {
         /// Generation.
         generation: usize,
@@ -78,15 +114,34 @@ pub enum EngineError {
         /// The failure.
         source: EvalError,
     },
+    /// The evaluator could not save its state (the measurement cache) after a generation.
+    #[error("saving the measurements after generation {generation}; the run in {run_dir} can be resumed")]
+    EvaluatorCheckpoint {
+        /// Generation.
+        generation: usize,
+        /// Run directory.
+        run_dir: String,
+        /// The failure.
+        source: EvalError,
+    },
     /// The genome could not be created or mutated (a grammar/config mismatch).
-    #[error("genome: {0}")]
+    #[error("creating or mutating a genome")]
     Genome(#[from] crate::genome::GenomeError),
     /// Checkpoint I/O.
     #[error(transparent)]
-    Checkpoint(#[from] state::CheckpointError),
+    Checkpoint(#[from] checkpoint::CheckpointError),
     /// Log I/O.
-    #[error("run log: {0}")]
+    #[error("writing the run log (log.jsonl)")]
     Log(#[from] std::io::Error),
+    /// A signal asked the run to stop; the log is synced and the last complete generation is
+    /// checkpointed.
+    #[error("stopped by signal {signal} in generation {generation}; the run can be resumed")]
+    Interrupted {
+        /// The signal number.
+        signal: i32,
+        /// The generation that was interrupted (it is replayed on resume).
+        generation: usize,
+    },
 }
 
 /// The evolution engine over an evaluator.
@@ -98,6 +153,7 @@ pub struct Engine<'s, E> {
     run_dir: PathBuf,
     state: EvolutionState,
     log: RunLog,
+    interrupt: Option<&'static AtomicI32>,
 }
 
 impl<'s, E: Evaluator> Engine<'s, E> {
@@ -109,8 +165,8 @@ impl<'s, E: Evaluator> Engine<'s, E> {
         run_dir: &Path,
     ) -> Result<Self, EngineError> {
         let state = EvolutionState::new(config.seed);
-        let log = RunLog::open(&run_dir.join("log.jsonl"), 0)?;
-        Ok(Engine { space, config, evaluator, run_dir: run_dir.to_path_buf(), state, log })
+        let log = RunLog::create(&run_dir.join("log.jsonl"))?;
+        Ok(Engine { space, config, evaluator, run_dir: run_dir.to_path_buf(), state, log, interrupt: None })
     }
 
     /// Continues the run in `run_dir` from its last checkpoint (or from the start when it has
@@ -121,15 +177,53 @@ impl<'s, E: Evaluator> Engine<'s, E> {
         evaluator: E,
         run_dir: &Path,
     ) -> Result<Self, EngineError> {
-        let state = match state::load(run_dir) {
+        let state = match checkpoint::load(run_dir) {
             Ok(state) => state,
-            Err(state::CheckpointError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Err(checkpoint::CheckpointError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
                 EvolutionState::new(config.seed)
             }
             Err(err) => return Err(err.into()),
         };
-        let log = RunLog::open(&run_dir.join("log.jsonl"), state.log_bytes)?;
-        Ok(Engine { space, config, evaluator, run_dir: run_dir.to_path_buf(), state, log })
+        let (log, recovery) = RunLog::recover(&run_dir.join("log.jsonl"), state.log_bytes)?;
+        let mut engine =
+            Engine { space, config, evaluator, run_dir: run_dir.to_path_buf(), state, log, interrupt: None };
+        if let Some(recovery) = recovery {
+            engine.rebuild_log(&recovery)?;
+        }
+        Ok(engine)
+    }
+
+    /// Stop between evaluations once `flag` holds a signal number (non-zero).
+    pub fn set_interrupt(&mut self, flag: &'static AtomicI32) {
+        self.interrupt = Some(flag);
+    }
+
+    /// A log shorter than the checkpoint says: appends the lines the checkpoint still holds
+    /// (its parent and best candidates) and records the new length.
+    fn rebuild_log(&mut self, recovery: &Recovery) -> Result<(), EngineError> {
+        let mut held: Vec<Candidate> = [&self.state.parent, &self.state.best]
+            .into_iter()
+            .flatten()
+            .filter(|c| c.evaluation.is_some() && !recovery.kept_ids.contains(&c.id))
+            .cloned()
+            .collect();
+        held.sort_by_key(|c| c.id);
+        held.dedup_by_key(|c| c.id);
+        for candidate in &held {
+            self.log.append(candidate)?;
+        }
+        self.log.sync()?;
+        tracing::warn!(
+            "log.jsonl held {} of the {} bytes its checkpoint records; kept its {} complete lines and rebuilt {} from the checkpoint (candidates {:?}); the other lost lines cannot be rebuilt",
+            recovery.kept_bytes,
+            recovery.expected_bytes,
+            recovery.kept_ids.len(),
+            held.len(),
+            held.iter().map(|c| c.id).collect::<Vec<_>>()
+        );
+        self.state.log_bytes = self.log.bytes();
+        checkpoint::save(&self.run_dir, &self.state)?;
+        Ok(())
     }
 
     /// The state after the last completed generation.
@@ -144,23 +238,50 @@ impl<'s, E: Evaluator> Engine<'s, E> {
 
     /// Runs the remaining generations.
     pub fn run(&mut self, progress: &mut dyn FnMut(Progress<'_>)) -> Result<(), EngineError> {
-        while self.state.generation < self.config.generations {
-            self.run_generation(progress)?;
+        self.run_for(None, progress)
+    }
+
+    /// Runs the remaining generations, starting no new generation once `limit` (if any) has
+    /// passed since the call (a wall-clock search budget; the generation under way finishes).
+    pub fn run_for(
+        &mut self,
+        limit: Option<std::time::Duration>,
+        progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<(), EngineError> {
+        let started = std::time::Instant::now();
+        while self.state.generation < self.config.generations && limit.is_none_or(|l| started.elapsed() < l) {
+            if let Err(err) = self.run_generation(progress) {
+                self.flush_after(&err);
+                return Err(err);
+            }
         }
         Ok(())
     }
 
+    /// After a stop: makes the logged lines and the measurements durable, so a resumed run
+    /// (which replays the interrupted generation) re-measures nothing.
+    fn flush_after(&mut self, err: &EngineError) {
+        if let Err(sync) = self.log.sync() {
+            tracing::warn!("syncing log.jsonl after `{err}`: {sync}");
+        }
+        if let Err(save) = self.evaluator.checkpoint() {
+            tracing::warn!("saving the measurements after `{err}`: {save}");
+        }
+    }
+
+    fn check_interrupt(&self, generation: usize) -> Result<(), EngineError> {
+        match self.interrupt.map(|flag| flag.load(Ordering::SeqCst)) {
+            Some(signal) if signal != 0 => Err(EngineError::Interrupted { signal, generation }),
+            _ => Ok(()),
+        }
+    }
+
     fn run_generation(&mut self, progress: &mut dyn FnMut(Progress<'_>)) -> Result<(), EngineError> {
         let generation = self.state.generation;
-        let mut population = self.breed(generation)?;
-        let size = population.len();
-        for (index, candidate) in population.iter_mut().enumerate() {
-            progress(Progress::Evaluating { generation, index, of: size, candidate });
-            let warm_start = candidate.mutation.as_ref().filter(|m| m.train_longer).and(candidate.parent_id);
-            let train_s = if warm_start.is_some() { self.config.train_seconds } else { candidate.budget_s };
-            self.evaluate(candidate, train_s, warm_start)?;
-            progress(Progress::Evaluated { candidate });
-        }
+        self.check_interrupt(generation)?;
+        let mut population =
+            if self.state.parent.is_some() { self.breed(generation)? } else { self.first_generation(progress)? };
+        self.evaluate_all(&mut population, generation, progress)?;
         let parent = self.select(population, progress)?;
         let improves = self.state.best.as_ref().is_none_or(|best| parent.fitness() > best.fitness());
         if improves {
@@ -168,26 +289,24 @@ impl<'s, E: Evaluator> Engine<'s, E> {
         }
         self.state.parent = Some(parent);
         self.state.generation += 1;
-        self.evaluator.checkpoint().map_err(|source| self.eval_error(generation, u64::MAX, source))?;
+        self.evaluator.checkpoint().map_err(|source| EngineError::EvaluatorCheckpoint {
+            generation,
+            run_dir: self.run_dir.display().to_string(),
+            source,
+        })?;
+        self.log.sync()?;
         self.state.log_bytes = self.log.bytes();
-        state::save(&self.run_dir, &self.state)?;
+        checkpoint::save(&self.run_dir, &self.state)?;
         if let Some(parent) = &self.state.parent {
             progress(Progress::GenerationDone { generation, parent });
         }
         Ok(())
     }
 
-    /// Generation 0: λ random individuals. Later: the elite plus λ mutated offspring.
+    /// After generation 0 ([`Engine::first_generation`]): the elite plus λ mutated offspring.
     fn breed(&mut self, generation: usize) -> Result<Vec<Candidate>, EngineError> {
         let default = self.config.train_seconds;
-        let Some(parent) = self.state.parent.clone() else {
-            let mut population = Vec::with_capacity(self.config.lambda);
-            for _ in 0..self.config.lambda {
-                let individual = Individual::random(self.space, &mut self.state.rng)?;
-                population.push(self.candidate(generation, individual, None, None, Origin::Random, default));
-            }
-            return Ok(population);
-        };
+        let Some(parent) = self.state.parent.clone() else { return Ok(Vec::new()) };
         let elite = self.candidate(
             generation,
             parent.individual.clone(),
@@ -228,48 +347,6 @@ impl<'s, E: Evaluator> Engine<'s, E> {
         Candidate { id, generation, individual, parent_id, mutation, origin, budget_s, evaluation: None }
     }
 
-    /// Evaluates a candidate, archives its new modules and logs it.
-    fn evaluate(
-        &mut self,
-        candidate: &mut Candidate,
-        train_s: f64,
-        warm_start: Option<u64>,
-    ) -> Result<(), EngineError> {
-        let measure_modules = (0..candidate.individual.modules.len())
-            .filter(|&m| {
-                let module = &candidate.individual.modules[m];
-                !module.layers.is_empty() && !self.state.archive.entries().iter().any(|e| e.module == *module)
-            })
-            .collect();
-        let seed = self.config.seed ^ candidate.id.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let request = EvalRequest { candidate, train_s, warm_start, seed, measure_modules };
-        let evaluation = self
-            .evaluator
-            .evaluate(request)
-            .map_err(|source| self.eval_error(candidate.generation, candidate.id, source))?;
-        for cost in &evaluation.modules {
-            let Some(module) = candidate.individual.modules.get(cost.module) else { continue };
-            if !self.state.archive.entries().iter().any(|e| e.module == *module) {
-                self.state.archive.push(ArchivedModule {
-                    module: module.clone(),
-                    generation: candidate.generation,
-                    power_w: cost.power_w,
-                    energy_j: cost.energy_j,
-                    arch_hash: cost.arch_hash.clone(),
-                });
-            }
-        }
-        let stats = &mut self.state.stats;
-        stats.evaluations += 1;
-        stats.invalid += usize::from(evaluation.invalid.is_some());
-        stats.cache_hits += evaluation.cache_hits;
-        stats.train_s += evaluation.train_s;
-        stats.measure_s += evaluation.measure_s;
-        candidate.evaluation = Some(evaluation);
-        self.log.append(candidate)?;
-        Ok(())
-    }
-
     /// The fittest, with Fast-DENSER's rules when the fittest was trained longer than the
     /// default: the elite (if it had less) and the best of those trained for the shortest budget
     /// are retrained with the fittest's budget, and the fittest of the three wins.
@@ -307,12 +384,18 @@ impl<'s, E: Evaluator> Engine<'s, E> {
         generation: usize,
         progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<Candidate, EngineError> {
+        self.check_interrupt(generation)?;
         let mut candidate =
             self.candidate(generation, original.individual.clone(), Some(original.id), None, Origin::Retrain, budget_s);
-        progress(Progress::Evaluating { generation, index: 0, of: 1, candidate: &candidate });
-        self.evaluate(&mut candidate, budget_s, None)?;
-        progress(Progress::Evaluated { candidate: &candidate });
+        self.evaluate_all(std::slice::from_mut(&mut candidate), generation, progress)?;
         Ok(candidate)
+    }
+
+    /// The race offspring run against: the parent's learning curve and the margin.
+    fn race(&self) -> Option<Race> {
+        let margin = self.config.race_margin?;
+        let curve = self.state.parent.as_ref()?.evaluation.as_ref()?.curve.clone();
+        (!curve.is_empty()).then_some(Race { curve, margin })
     }
 
     fn eval_error(&self, generation: usize, id: u64, source: EvalError) -> EngineError {
@@ -331,6 +414,10 @@ fn argmax(candidates: &[Candidate], keep: impl Fn((usize, &Candidate)) -> bool) 
     best
 }
 
+#[path = "engine_eval.rs"]
+mod eval;
+#[path = "engine_start.rs"]
+mod start;
 #[cfg(test)]
 #[path = "engine_tests.rs"]
 mod tests;

@@ -4,7 +4,7 @@
 use std::hash::{Hash, Hasher};
 
 use super::*;
-use crate::evolve::candidate::{Evaluation, ModuleCost};
+use crate::evolve::candidate::{EvalRequest, Evaluation, ModuleCost};
 use crate::evolve::runlog::read_log;
 use crate::genome::GenomeConfig;
 
@@ -24,7 +24,7 @@ fn hash01(text: &str) -> f64 {
 impl Evaluator for Scripted {
     fn evaluate(&mut self, request: EvalRequest<'_>) -> Result<Evaluation, EvalError> {
         if self.fail_at == Some(self.done) {
-            return Err(EvalError("board disappeared".into()));
+            return Err(EvalError::new("board disappeared"));
         }
         self.done += 1;
         let ind = &request.candidate.individual;
@@ -50,7 +50,18 @@ impl Evaluator for Scripted {
 
 fn config() -> EngineConfig {
     let mutation = MutationRates { reuse_module: 0.5, ..MutationRates::default() };
-    EngineConfig { generations: 6, lambda: 4, train_seconds: 1.0, seed: 17, mutation }
+    EngineConfig {
+        generations: 6,
+        lambda: 4,
+        train_seconds: 1.0,
+        seed: 17,
+        mutation,
+        inherit_weights: true,
+        race_margin: None,
+        init_draws: 0,
+        init_screen_fraction: 0.25,
+        seeds: Vec::new(),
+    }
 }
 
 fn space() -> SearchSpace {
@@ -73,7 +84,7 @@ fn a_killed_run_resumes_to_the_same_result() {
     // Dies in the middle of generation 3 (5 evaluations a generation, plus retrains).
     let mut engine = Engine::new(&space, config(), scripted(Some(17)), cut.path()).expect("engine");
     let err = engine.run(&mut |_| {}).expect_err("injected failure");
-    assert!(err.to_string().contains("wattevo resume"), "{err}");
+    assert!(err.to_string().contains("can be resumed"), "{err}");
     let stopped_at = engine.state().generation;
     assert!(stopped_at > 0 && stopped_at < 6);
     drop(engine);
@@ -132,4 +143,55 @@ fn generations_have_the_elite_and_lambda_offspring() {
     let reused =
         lines.iter().filter(|l| l.candidate.mutation.as_ref().is_some_and(|m| m.reused_module.is_some())).count();
     assert!(reused > 0, "module reuse happened");
+}
+
+#[test]
+fn a_short_log_is_cut_to_whole_lines_and_rebuilt_from_the_checkpoint() {
+    let space = space();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let short = EngineConfig { generations: 3, ..config() };
+    let mut engine = Engine::new(&space, short.clone(), scripted(None), dir.path()).expect("engine");
+    engine.run(&mut |_| {}).expect("run");
+    let parent_id = engine.state().parent.as_ref().expect("parent").id;
+    drop(engine);
+    // The disk lost the end of the log, in the middle of a line.
+    let path = dir.path().join("log.jsonl");
+    let bytes = std::fs::read(&path).expect("log");
+    let first_line = bytes.iter().position(|&b| b == b'\n').expect("a line") + 1;
+    std::fs::write(&path, &bytes[..first_line + 10]).expect("cut");
+
+    let longer = EngineConfig { generations: 4, ..short };
+    let mut resumed = Engine::resume(&space, longer, scripted(None), dir.path()).expect("resume");
+    resumed.run(&mut |_| {}).expect("resumed run");
+    let text = std::fs::read(&path).expect("log");
+    assert!(!text.contains(&0), "no NUL padding");
+    let lines = read_log(&path).expect("every line parses");
+    assert!(lines.iter().any(|l| l.candidate.id == parent_id), "the checkpoint's parent is rebuilt");
+    assert_eq!(resumed.state().log_bytes, text.len() as u64);
+}
+
+#[test]
+fn a_signal_stops_the_run_between_evaluations_and_it_resumes() {
+    static FLAG: AtomicI32 = AtomicI32::new(0);
+    let space = space();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut engine = Engine::new(&space, config(), scripted(None), dir.path()).expect("engine");
+    engine.set_interrupt(&FLAG);
+    let mut evaluated = 0;
+    let err = engine
+        .run(&mut |p| {
+            if matches!(p, Progress::Evaluated { .. }) {
+                evaluated += 1;
+                if evaluated == 7 {
+                    FLAG.store(15, Ordering::SeqCst);
+                }
+            }
+        })
+        .expect_err("interrupted");
+    assert!(matches!(err, EngineError::Interrupted { signal: 15, generation: 1 }), "{err}");
+    assert_eq!(engine.state().generation, 1);
+    drop(engine);
+    let mut resumed = Engine::resume(&space, config(), scripted(None), dir.path()).expect("resume");
+    resumed.run(&mut |_| {}).expect("resumed run");
+    assert_eq!(resumed.state().generation, 6);
 }

@@ -103,7 +103,7 @@ pub enum FitnessError {
 }
 
 /// The named presets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Preset {
     /// accuracy_1 + [0.7 < accuracy_1 < 0.9]·10/power_1 (the paper's reference configuration).
@@ -113,6 +113,16 @@ pub enum Preset {
     /// accuracy_1 + [accuracy_1 > 0.7]·1e-5/energy_1 (board-level energy per inference).
     Energy,
 }
+
+impl crate::named::Named for Preset {
+    const KIND: &'static str = "fitness preset";
+    const VALUES: &'static [(Self, &'static str, &'static str)] = &[
+        (Self::Paper, "paper", "accuracy_1 + [0.7 < accuracy_1 < 0.9]·10/power_1 (the paper's configuration)"),
+        (Self::Accuracy, "accuracy", "accuracy_0 only (the DENSER baseline)"),
+        (Self::Energy, "energy", "accuracy_1 + [accuracy_1 > 0.7]·1e-5/energy_1 (board energy per inference)"),
+    ];
+}
+crate::named::named_enum_text!(Preset);
 
 /// A fitness function: the sum of its terms.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -10,6 +10,7 @@
 //! - [`init`]: random individuals.
 //! - [`mapping`]: phenotype → [`crate::netspec::LayerSpec`]s → [`crate::netspec::NetSpec`].
 //! - [`learning`]: the `learning` macro → [`LearningSpec`].
+//! - [`seed`]: individuals from phenotype texts (`--init FILE`).
 //! - [`ops`]: mutation primitives (add/remove layer, DSGE, macro DSGE, module removal/insertion).
 //!
 //! Everything takes a [`SearchSpace`] (grammar + config) and, when random, an explicit RNG.
@@ -24,7 +25,9 @@ pub mod config;
 pub mod init;
 pub mod learning;
 pub mod mapping;
+pub mod network;
 pub mod ops;
+pub mod seed;
 #[cfg(test)]
 mod tests;
 

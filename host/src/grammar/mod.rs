@@ -11,12 +11,14 @@
 //! - [`parse`]: text → [`Grammar`], with errors that name the file, line and column.
 //! - [`genotype`]: the DSGE genotype (chosen productions and attribute values per non-terminal),
 //!   random initialisation, repair (lazy expansion of missing codons) and decoding.
+//! - [`encode`]: phenotype → genotype ([`Genotype::encode`]), for searches started from text.
 //! - [`phenotype`]: the decoded `key:value` token list, printable and parseable.
 //! - [`mutation`]: the DSGE mutation of the reference code (REFERENCE.md §1.5).
 //!
 //! The bundled grammars (`grammars/` at the repository root) are embedded with `include_str!`,
 //! so they work from any directory: see [`Bundled`].
 
+pub mod encode;
 pub mod genotype;
 pub mod mutation;
 pub mod parse;

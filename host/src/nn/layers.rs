@@ -9,11 +9,12 @@
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AvgPool2d, AvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
-use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d};
+use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::activation::{relu, sigmoid, softmax};
 use burn::tensor::ops::PadMode;
 use burn::tensor::{Device, Tensor};
 
+use super::dropout::SeededDropout;
 use crate::netspec::{Activation, LayerNode, LayerSpec, Pads, PoolKind};
 
 /// Batch norm epsilon of every batch norm layer (ONNX's default as well).
@@ -120,8 +121,8 @@ pub enum Layer {
     Pool(PoolLayer),
     /// Batch normalisation.
     BatchNorm(BatchNorm),
-    /// Dropout (identity outside autodiff training).
-    Dropout(Dropout),
+    /// Dropout (identity outside autodiff training), with its own mask stream.
+    Dropout(SeededDropout),
     /// Fully connected + activation.
     Dense(DenseLayer),
 }
@@ -159,7 +160,7 @@ impl Layer {
             LayerSpec::BatchNorm => {
                 Layer::BatchNorm(BatchNormConfig::new(in_ch).with_epsilon(BATCH_NORM_EPSILON).init(device))
             }
-            LayerSpec::Dropout { rate } => Layer::Dropout(DropoutConfig::new(rate).init()),
+            LayerSpec::Dropout { rate } => Layer::Dropout(SeededDropout::new(rate, 0)),
             LayerSpec::Dense { out_features, activation, bias } => {
                 let linear = linear(node.input.elements(), out_features, bias, device);
                 Layer::Dense(DenseLayer { linear, activation })

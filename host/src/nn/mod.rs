@@ -1,14 +1,18 @@
 //! Networks built at run time from a [`crate::netspec::NetSpec`] with burn.
 //!
 //! - `layers`: one module enum variant per layer kind, and the `Features` flowing between them;
-//! - `model`: the two-head [`Model`], its partitions and its weights for the ONNX exporter.
+//! - `model`: the two-head [`Model`], its partitions and its weights for the ONNX exporter;
+//! - `dropout`: dropout with its own seeded mask stream (no global RNG);
+//! - `load`: [`Model::with_weights`], plain weights written back into a model (inheritance).
 //!
 //! The CPU backend is chosen here, in one place: [`cpu_device`] (burn-flex, about 13× faster
 //! than burn-ndarray for training on this kind of machine, see DESIGN.md) and
 //! [`training_device`] (the same with autodiff). Models and tensors are not generic over the
 //! backend in burn 0.22: the device decides.
 
+pub mod dropout;
 pub mod layers;
+mod load;
 pub mod model;
 pub mod train;
 

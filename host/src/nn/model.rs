@@ -3,9 +3,8 @@
 //! [`Model::forward_logits`] runs the evolved layers once and returns the main head's logits
 //! and, when the network is partitioned, the extra head's logits taken after layer
 //! `partition_point` (one training step uses both). [`Model::forward`] applies softmax to both.
-//! [`Model::partition`] cuts out partition 0 (no extra head) or partition 1 (layers
-//! `0..=partition_point` + the extra head as the main head), weights carried.
-//! [`Model::weights`] copies the parameters out as plain vectors for the ONNX exporter.
+//! [`Model::trained`] copies the parameters out as a [`TrainedNet`] (plain vectors, laid out for
+//! the ONNX exporter); partitions are cut from that ([`TrainedNet::partition`]).
 
 use burn::module::Module;
 use burn::nn::Linear;
@@ -13,8 +12,7 @@ use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor};
 
 use super::layers::{BATCH_NORM_EPSILON, Features, Layer, linear};
-use crate::netspec::{NetSpec, Partition};
-use crate::onnx::weights::{BatchNormWeights, DenseWeights, LayerWeights, NetWeights};
+use crate::netspec::{BatchNormWeights, DenseWeights, LayerWeights, NetSpec, NetWeights, TrainedNet};
 
 /// Outputs of both heads for one batch, `[batch, classes]` each.
 #[derive(Debug, Clone)]
@@ -74,24 +72,20 @@ impl Model {
         HeadOutputs { main: self.output.forward(x.flat()), extra }
     }
 
+    /// Restarts every dropout layer's mask stream from `seed` (layer `i` from a stream of its own
+    /// derived from `seed` and `i`).
+    pub fn reseed(&self, seed: u64) {
+        for (index, layer) in self.layers.iter().enumerate() {
+            if let Layer::Dropout(dropout) = layer {
+                dropout.reseed(seed ^ (index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            }
+        }
+    }
+
     /// Softmax probabilities of both heads (the exported models output these).
     pub fn forward(&self, input: Features) -> HeadOutputs {
         let logits = self.forward_logits(input);
         HeadOutputs { main: softmax(logits.main, 1), extra: logits.extra.map(|e| softmax(e, 1)) }
-    }
-
-    /// The single-head model of one partition, sharing nothing mutable with `self` (weights
-    /// copied). `None` when `Early` is asked of a network without a partition point.
-    pub fn partition(&self, which: Partition) -> Option<Model> {
-        let spec = self.spec.partition(which)?;
-        let (layers, output) = match which {
-            Partition::Full => (self.layers.clone(), self.output.clone()),
-            Partition::Early => {
-                let k = self.spec.partition_point?;
-                (self.layers.get(..=k)?.to_vec(), self.extra_head.clone()?)
-            }
-        };
-        Some(Model { layers, output, extra_head: None, spec })
     }
 
     /// Copies every parameter out, in the layouts the ONNX exporter expects.
@@ -108,6 +102,13 @@ impl Model {
             None => None,
         };
         Ok(NetWeights { layers, output, extra_head })
+    }
+
+    /// The network and a copy of its parameters: what the exporter and the candidate pipeline
+    /// work with once training is done.
+    pub fn trained(&self) -> Result<TrainedNet, ReadWeightsError> {
+        TrainedNet::new(self.spec.clone(), self.weights()?)
+            .map_err(|mismatch| err(mismatch.place.clone(), mismatch.to_string()))
     }
 }
 

@@ -14,8 +14,8 @@
 //! - `dropout` → nothing (identity at inference).
 
 use super::graph::{Attr, GraphBuilder};
-use super::weights::{BatchNormWeights, DenseWeights, LayerWeights};
 use crate::netspec::{Activation, LayerNode, LayerSpec, Pads, PoolKind, Shape};
+use crate::netspec::{BatchNormWeights, DenseWeights, LayerWeights};
 
 /// A per-channel affine map `x ↦ scale·x + shift` waiting to be pushed into the next layer.
 #[derive(Debug, Clone)]

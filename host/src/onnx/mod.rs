@@ -18,8 +18,8 @@
 mod emit;
 mod graph;
 mod hash;
+pub mod model_info;
 mod run;
-pub mod weights;
 
 use std::ops::Range;
 
@@ -29,9 +29,8 @@ use tract_onnx::pb::OperatorSetIdProto;
 
 pub use hash::architecture_hash;
 pub use run::{RunError, TractRunner};
-pub use weights::{BatchNormWeights, DenseWeights, LayerWeights, NetWeights, WeightsMismatch};
 
-use crate::netspec::{Activation, LayerNode, LayerSpec, NetSpec, Partition};
+use crate::netspec::{Activation, LayerNode, LayerSpec, LayerWeights, TrainedNet};
 use emit::Lowering;
 use graph::{GraphBuilder, value_info};
 
@@ -64,12 +63,6 @@ impl Default for ExportOptions {
 /// Why a network could not be exported.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ExportError {
-    /// The weights do not fit the network.
-    #[error(transparent)]
-    Weights(#[from] WeightsMismatch),
-    /// Partition 1 was asked of a network without a partition point.
-    #[error("the network has no partition point, so it has no partition 1 to export")]
-    NoPartition,
     /// The layer range is empty or runs past the last layer.
     #[error("layer range {start}..{end} is empty or beyond the network's {len} layers")]
     BadRange {
@@ -124,12 +117,13 @@ fn model(graph: tract_onnx::pb::GraphProto, doc: String) -> ModelProto {
     }
 }
 
-/// Exports the network with its main head (for a partitioned network: partition 0).
-pub fn export_network(spec: &NetSpec, weights: &NetWeights, options: ExportOptions) -> Result<ModelProto, ExportError> {
+/// Exports the network with its main head (for a partitioned network: partition 0; cut a
+/// partition out first with [`TrainedNet::partition`] to export partition 1).
+pub fn export_network(net: &TrainedNet, options: ExportOptions) -> Result<ModelProto, ExportError> {
     if options.batch == 0 {
         return Err(ExportError::ZeroBatch);
     }
-    weights.check(spec)?;
+    let (spec, weights) = (net.spec(), net.weights());
     let mut g = GraphBuilder::new(INPUT_NAME);
     let mut low = lower_layers(&mut g, &spec.layers, &weights.layers, true);
     emit::dense(&mut g, &mut low, spec.output.input, spec.num_classes, Activation::Softmax, &weights.output);
@@ -139,28 +133,14 @@ pub fn export_network(spec: &NetSpec, weights: &NetWeights, options: ExportOptio
     Ok(model(graph, doc))
 }
 
-/// Exports one partition: 0 (`Full`, the main head) or 1 (`Early`, layers up to the partition
-/// point and the extra head).
-pub fn export_partition(
-    spec: &NetSpec,
-    weights: &NetWeights,
-    which: Partition,
-    options: ExportOptions,
-) -> Result<ModelProto, ExportError> {
-    weights.check(spec)?;
-    let part = spec.partition(which).ok_or(ExportError::NoPartition)?;
-    let part_weights = weights.partition(spec, which).ok_or(ExportError::NoPartition)?;
-    export_network(&part, &part_weights, options)
-}
-
 /// Exports layers `range` alone (no head), with the real input shape of the first one: a
 /// module as the module archive measures it. The output is [`FEATURES_NAME`].
 pub fn export_layer_range(
-    spec: &NetSpec,
-    weights: &NetWeights,
+    net: &TrainedNet,
     range: Range<usize>,
     options: ExportOptions,
 ) -> Result<ModelProto, ExportError> {
+    let spec = net.spec();
     let bad = || ExportError::BadRange { start: range.start, end: range.end, len: spec.layers.len() };
     if range.is_empty() || range.end > spec.layers.len() {
         return Err(bad());
@@ -168,10 +148,9 @@ pub fn export_layer_range(
     if options.batch == 0 {
         return Err(ExportError::ZeroBatch);
     }
-    weights.check(spec)?;
     let layers = &spec.layers[range.clone()];
     let mut g = GraphBuilder::new(INPUT_NAME);
-    lower_layers(&mut g, layers, &weights.layers[range.clone()], false);
+    lower_layers(&mut g, layers, &net.weights().layers[range.clone()], false);
     let first = layers[0].input;
     let last = layers[layers.len() - 1].output;
     let input = value_info(INPUT_NAME, &batched(options.batch, first.dims()));

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use tract_onnx::prelude::{Framework, InferenceModelExt, IntoTensor, Tensor, TypedRunnableModel, tvec};
+use tract_onnx::prelude::{Framework, InferenceModelExt, IntoTensor, Tensor, TractError, TypedRunnableModel, tvec};
 
 /// Why a model could not be loaded or run.
 #[derive(Debug, thiserror::Error)]
@@ -38,7 +38,7 @@ pub struct TractRunner {
     input_shape: Vec<usize>,
 }
 
-fn load_err(stage: &'static str) -> impl FnOnce(anyhow::Error) -> RunError {
+fn load_err(stage: &'static str) -> impl FnOnce(TractError) -> RunError {
     move |e| RunError::Load { stage, message: format!("{e:#}") }
 }
 

@@ -1,7 +1,7 @@
 //! Unit tests of the exporter: metadata, lowering choices (folding, padding) and the hash.
 
 use super::*;
-use crate::netspec::{Padding, PoolKind, Shape, SpecLimits};
+use crate::netspec::{DenseWeights, NetSpec, Padding, Partition, PoolKind, Shape, SpecLimits};
 
 const INPUT: Shape = Shape::Image { channels: 2, height: 10, width: 10 };
 
@@ -24,7 +24,7 @@ fn build(layers: &[LayerSpec], partition: Option<usize>) -> NetSpec {
 #[test]
 fn metadata_names_and_static_shapes() {
     let spec = build(&[conv(4, 3, Padding::Valid, Activation::Relu)], None);
-    let model = export_network(&spec, &NetWeights::seeded(&spec, 1), ExportOptions { batch: 4 }).expect("export");
+    let model = export_network(&TrainedNet::seeded(spec.clone(), 1), ExportOptions { batch: 4 }).expect("export");
     assert_eq!(model.opset_import[0].version, 13);
     assert_eq!(model.producer_name, "wattevo");
     assert_eq!(model.producer_version, env!("CARGO_PKG_VERSION"));
@@ -43,11 +43,11 @@ fn batch_norm_folds_into_a_linear_conv_and_the_dense_head() {
     let bn_after_linear =
         [conv(4, 3, Padding::Same, Activation::Linear), LayerSpec::Dropout { rate: 0.2 }, LayerSpec::BatchNorm];
     let spec = build(&bn_after_linear, None);
-    let model = export_network(&spec, &NetWeights::seeded(&spec, 2), ExportOptions::default()).expect("export");
+    let model = export_network(&TrainedNet::seeded(spec.clone(), 2), ExportOptions::default()).expect("export");
     assert_eq!(ops(&model), ["Conv", "Flatten", "Gemm", "Softmax"]);
     let bn_last = [conv(4, 3, Padding::Same, Activation::Relu), LayerSpec::BatchNorm];
     let spec = build(&bn_last, None);
-    let model = export_network(&spec, &NetWeights::seeded(&spec, 3), ExportOptions::default()).expect("export");
+    let model = export_network(&TrainedNet::seeded(spec.clone(), 3), ExportOptions::default()).expect("export");
     assert_eq!(ops(&model), ["Conv", "Relu", "Flatten", "Gemm", "Softmax"]);
 }
 
@@ -56,11 +56,11 @@ fn batch_norm_stays_before_a_padded_conv_or_a_pool() {
     let relu = Activation::Relu;
     let padded = [conv(4, 3, Padding::Valid, relu), LayerSpec::BatchNorm, conv(4, 3, Padding::Same, relu)];
     let spec = build(&padded, None);
-    let model = export_network(&spec, &NetWeights::seeded(&spec, 4), ExportOptions::default()).expect("export");
+    let model = export_network(&TrainedNet::seeded(spec.clone(), 4), ExportOptions::default()).expect("export");
     assert!(ops(&model).contains(&"BatchNormalization".to_owned()));
     let unpadded = [conv(4, 3, Padding::Valid, relu), LayerSpec::BatchNorm, conv(4, 3, Padding::Valid, relu)];
     let spec = build(&unpadded, None);
-    let model = export_network(&spec, &NetWeights::seeded(&spec, 4), ExportOptions::default()).expect("export");
+    let model = export_network(&TrainedNet::seeded(spec.clone(), 4), ExportOptions::default()).expect("export");
     assert!(!ops(&model).contains(&"BatchNormalization".to_owned()));
 }
 
@@ -69,11 +69,11 @@ fn max_pool_pads_explicitly_unless_its_input_is_non_negative() {
     let pool = LayerSpec::Pool { kind: PoolKind::Max, kernel: 2, stride: 2, padding: Padding::Same };
     let odd = [conv(4, 2, Padding::Valid, Activation::Linear), pool.clone()]; // 9×9 → pads 0/1
     let spec = build(&odd, None);
-    let model = export_network(&spec, &NetWeights::seeded(&spec, 5), ExportOptions::default()).expect("export");
+    let model = export_network(&TrainedNet::seeded(spec.clone(), 5), ExportOptions::default()).expect("export");
     assert_eq!(ops(&model)[..3], ["Conv", "Pad", "MaxPool"]);
     let after_relu = [conv(4, 2, Padding::Valid, Activation::Relu), pool];
     let spec = build(&after_relu, None);
-    let model = export_network(&spec, &NetWeights::seeded(&spec, 5), ExportOptions::default()).expect("export");
+    let model = export_network(&TrainedNet::seeded(spec.clone(), 5), ExportOptions::default()).expect("export");
     assert_eq!(ops(&model)[..3], ["Conv", "Relu", "MaxPool"]);
 }
 
@@ -81,14 +81,14 @@ fn max_pool_pads_explicitly_unless_its_input_is_non_negative() {
 fn architecture_hash_ignores_weights_only() {
     let layers = [conv(4, 3, Padding::Valid, Activation::Relu), LayerSpec::BatchNorm];
     let spec = build(&layers, None);
-    let a = export_network(&spec, &NetWeights::seeded(&spec, 6), ExportOptions::default()).expect("export");
-    let b = export_network(&spec, &NetWeights::seeded(&spec, 7), ExportOptions::default()).expect("export");
+    let a = export_network(&TrainedNet::seeded(spec.clone(), 6), ExportOptions::default()).expect("export");
+    let b = export_network(&TrainedNet::seeded(spec.clone(), 7), ExportOptions::default()).expect("export");
     assert_ne!(encode(&a), encode(&b));
     assert_eq!(architecture_hash(&a), architecture_hash(&b));
     let wider = build(&[conv(5, 3, Padding::Valid, Activation::Relu), LayerSpec::BatchNorm], None);
-    let c = export_network(&wider, &NetWeights::seeded(&wider, 6), ExportOptions::default()).expect("export");
+    let c = export_network(&TrainedNet::seeded(wider.clone(), 6), ExportOptions::default()).expect("export");
     assert_ne!(architecture_hash(&a), architecture_hash(&c));
-    let batch2 = export_network(&spec, &NetWeights::seeded(&spec, 6), ExportOptions { batch: 2 }).expect("export");
+    let batch2 = export_network(&TrainedNet::seeded(spec.clone(), 6), ExportOptions { batch: 2 }).expect("export");
     assert_ne!(architecture_hash(&a), architecture_hash(&batch2));
 }
 
@@ -96,20 +96,18 @@ fn architecture_hash_ignores_weights_only() {
 fn partitions_and_ranges_are_checked() {
     let layers = [conv(4, 3, Padding::Valid, Activation::Relu), conv(4, 3, Padding::Valid, Activation::Relu)];
     let plain = build(&layers, None);
-    let w = NetWeights::seeded(&plain, 8);
-    let err = export_partition(&plain, &w, Partition::Early, ExportOptions::default()).expect_err("no partition");
-    assert_eq!(err, ExportError::NoPartition);
-    let err = export_layer_range(&plain, &w, 1..3, ExportOptions::default()).expect_err("past the end");
+    let w = TrainedNet::seeded(plain.clone(), 8);
+    assert!(w.partition(Partition::Early).is_none(), "no partition 1 without a partition point");
+    let err = export_layer_range(&w, 1..3, ExportOptions::default()).expect_err("past the end");
     assert!(err.to_string().contains("1..3"), "{err}");
-    let module = export_layer_range(&plain, &w, 1..2, ExportOptions::default()).expect("one layer");
+    let module = export_layer_range(&w, 1..2, ExportOptions::default()).expect("one layer");
     let runner = TractRunner::from_bytes(&encode(&module)).expect("tract loads");
     assert_eq!(runner.input_shape(), &[1, 4, 8, 8]);
-    let split = build(&layers, Some(0));
-    let early = export_partition(&split, &NetWeights::seeded(&split, 8), Partition::Early, ExportOptions::default())
-        .expect("p1");
+    let split = TrainedNet::seeded(build(&layers, Some(0)), 8);
+    let early = export_network(&split.partition(Partition::Early).expect("p1"), ExportOptions::default()).expect("p1");
     assert_eq!(ops(&early), ["Conv", "Relu", "Flatten", "Gemm", "Softmax"]);
-    let mut wrong = w.clone();
+    let mut wrong = w.weights().clone();
     wrong.output = dense(3);
-    let err = export_network(&plain, &wrong, ExportOptions::default()).expect_err("bad head");
+    let err = TrainedNet::new(plain, wrong).expect_err("bad head");
     assert!(err.to_string().contains("output head"), "{err}");
 }

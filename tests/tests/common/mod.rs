@@ -5,8 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use wattevo::netspec::TrainedNet;
 use wattevo::netspec::{Activation, LayerSpec, NetSpec, Padding, PoolKind, Shape, SpecLimits};
-use wattevo::onnx::{ExportOptions, NetWeights, encode, export_network};
+use wattevo::onnx::{ExportOptions, encode, export_network};
 
 /// A built executable of the workspace: `target/<profile>/<name>` (test binaries live in
 /// `target/<profile>/deps/`). The workspace `cargo test` builds every binary first; with
@@ -79,7 +80,7 @@ pub fn cnn_onnx(channels: usize, seed: u64) -> Vec<u8> {
     let input = Shape::Image { channels: 1, height: 28, width: 28 };
     let layers = [conv.clone(), pool.clone(), conv, pool];
     let spec = NetSpec::build(input, 10, &layers, None, SpecLimits::default()).expect("valid e2e network");
-    let model = export_network(&spec, &NetWeights::seeded(&spec, seed), ExportOptions::default()).expect("export");
+    let model = export_network(&TrainedNet::seeded(spec, seed), ExportOptions::default()).expect("export");
     encode(&model)
 }
 

@@ -121,7 +121,11 @@ impl ModelFacts {
         for id in optimised.eval_order()? {
             let node = optimised.node(id);
             let op = node.op.name().to_string();
-            if op == "Const" || op == "Source" {
+            if op == "Source" {
+                ops.push(input_facts(node));
+                continue;
+            }
+            if op == "Const" {
                 continue;
             }
             let mut facts = op_facts(optimised, node, &op)?;
@@ -199,6 +203,26 @@ fn data_bytes(model: &TypedModel, outlet: OutletId) -> TractResult<u64> {
     Ok(bytes_of(model.outlet_fact(outlet)?))
 }
 
+/// A model input: the plan's own run (checking the input, copying it into the session, and
+/// dispatching the nodes) costs a node's overhead and one pass over the input, so even a
+/// model that only passes its input through (an `Identity` module) takes time on the board.
+fn input_facts(node: &TypedNode) -> OpFacts {
+    let bytes: u64 = node.outputs.iter().map(|o| bytes_of(&o.fact)).sum();
+    OpFacts {
+        name: node.name.clone(),
+        op: "Source".into(),
+        kind: OpKind::ElementWise,
+        macs: 0,
+        elements: node.outputs.iter().map(|o| elements_of(&o.fact)).sum(),
+        weight_bytes: 0,
+        input_bytes: bytes,
+        output_bytes: bytes,
+        scratch_bytes: 0,
+        m: 0,
+        k: 0,
+    }
+}
+
 fn op_facts(model: &TypedModel, node: &TypedNode, op: &str) -> TractResult<OpFacts> {
     let inputs = model.node_input_facts(node.id)?;
     let macs = fma_count(node, &inputs);
@@ -256,7 +280,18 @@ fn op_facts(model: &TypedModel, node: &TypedNode, op: &str) -> TractResult<OpFac
 mod tests {
     use super::*;
     use crate::runner::load_model;
-    use crate::sim::onnx::{OnnxCnn, build_cnn};
+    use crate::sim::onnx::{OnnxCnn, OnnxGraph, build_cnn};
+
+    #[test]
+    fn a_model_that_only_passes_its_input_through_still_has_an_operator() {
+        // An `Identity` module (the host measures each archived module on its own).
+        let mut graph = OnnxGraph::new("identity", &[1, 36, 16, 16], 1);
+        let input = graph.input();
+        let out = graph.unary("Identity", &input);
+        let model = load_model(&graph.finish(&out), None).expect("load");
+        let [op] = model.facts.ops.as_slice() else { panic!("one operator: {:#?}", model.facts) };
+        assert_eq!((op.op.as_str(), op.elements, op.input_bytes), ("Source", 36 * 16 * 16, 36 * 16 * 16 * 4));
+    }
 
     #[test]
     fn a_small_cnn_reads_as_tracts_plan() {
@@ -265,8 +300,9 @@ mod tests {
         let facts = &model.facts;
         let kinds: Vec<OpKind> = facts.ops.iter().filter(|op| op.kind != OpKind::Layout).map(|op| op.kind).collect();
         use OpKind::*;
-        // Pad, conv (on a lazy im2col), ReLU, packing the classifier's input, Gemm, softmax.
-        assert_eq!(kinds, [ElementWise, Conv, ElementWise, ElementWise, MatMul, ElementWise], "{facts:#?}");
+        // The input, pad, conv (on a lazy im2col), ReLU, packing the classifier's input, Gemm,
+        // softmax.
+        assert_eq!(kinds, [ElementWise, ElementWise, Conv, ElementWise, ElementWise, MatMul, ElementWise], "{facts:#?}");
         let conv = facts.ops.iter().find(|op| op.kind == Conv).expect("a conv");
         assert_eq!(conv.macs, 4 * 8 * 8 * 9, "{conv:?}");
         assert_eq!((conv.m, conv.k), (4, 9));

@@ -65,6 +65,7 @@ impl Trainer {
             optim,
             epochs_done: state.epochs_done,
             steps_done: state.steps_done,
+            race: None,
         };
         Ok((model, trainer))
     }

@@ -21,10 +21,13 @@
 //!   counters; [`Trainer::load`] + [`Trainer::run`] continue with a further budget, the epoch
 //!   counter and the LARS schedule continuing. The early-stopping patience restarts with each
 //!   run, as the reference creates its callbacks per training call.
+//! - Racing ([`Race`], [`Trainer::set_race`]): a run whose validation accuracy falls behind a
+//!   reference curve (the parent's) by more than a margin stops after that epoch.
 //! - Threads: burn-flex runs its kernels on rayon's global pool, which uses every logical CPU
 //!   (both cores here) unless `RAYON_NUM_THREADS` says otherwise.
-//! - Determinism: shuffling and the optimiser are deterministic; dropout draws from burn's
-//!   backend RNG, seeded with [`TrainOptions::seed`] when a run starts. Multi-threaded matrix
+//! - Determinism: shuffling and the optimiser are deterministic; dropout masks come from the
+//!   network's own streams ([`TwoHeadNet::reseed`]), reseeded from [`TrainOptions::seed`] when
+//!   a run starts, so concurrent trainings do not share a random stream. Multi-threaded matrix
 //!   products may sum in a different order with another thread count, so results are
 //!   reproducible for a given seed *and* thread count.
 
@@ -33,6 +36,7 @@ mod checkpoint;
 mod eval;
 mod lars;
 mod optim;
+mod race;
 mod trainer;
 mod two_head;
 
@@ -48,12 +52,15 @@ pub use checkpoint::CHECKPOINT_STATE_FILE;
 pub use eval::{Evaluation, HeadEvaluation, evaluate};
 pub use lars::{LARS_ETA, Lars, LarsSchedule};
 pub use optim::{LrSchedule, build_optimizer};
+pub use race::Race;
 pub use trainer::{Progress, StopReason, TrainOutcome, Trainer, train};
 
 /// A network the training loop can train: a burn module with one or two classifier heads.
 pub trait TwoHeadNet: Module {
     /// The heads' logits for a batch of images `[batch, channels, height, width]`.
     fn head_logits(&self, images: Tensor<4>) -> HeadOutputs;
+    /// Restarts the network's own random streams (dropout masks) from `seed`.
+    fn reseed(&self, _seed: u64) {}
 }
 
 /// How the loss is computed from a head's output.
@@ -104,7 +111,7 @@ pub enum TrainError {
     #[error("learning settings: {0}")]
     Settings(String),
     /// Reading or writing a checkpoint file failed.
-    #[error("checkpoint {path}: {source}")]
+    #[error("checkpoint {}", path.display())]
     CheckpointIo {
         /// The file.
         path: std::path::PathBuf,

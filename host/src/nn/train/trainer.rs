@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::eval::{Evaluation, evaluate, total_loss};
 use super::optim::{LrSchedule, build_optimizer};
-use super::{Batcher, LearningSpec, Optimiser, Samples, TrainError, TrainOptions, TwoHeadNet};
+use super::{Batcher, LearningSpec, Optimiser, Race, Samples, TrainError, TrainOptions, TwoHeadNet};
 
 /// How often the progress callback is called within an epoch.
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
@@ -24,6 +24,8 @@ pub enum StopReason {
     EarlyStop,
     /// The gene's `epochs` were all done.
     MaxEpochs,
+    /// The validation accuracy fell behind the race's reference curve ([`Race`]).
+    Raced,
 }
 
 /// What a run did; times in seconds.
@@ -58,6 +60,10 @@ pub struct TrainOutcome {
     pub best_validation_loss: f64,
     /// Validation loss and per-head accuracy of the returned weights.
     pub validation: Evaluation,
+    /// Validation accuracy of the main head after each epoch of this run (a learning curve
+    /// that later runs can race against).
+    #[serde(default)]
+    pub curve: Vec<f64>,
 }
 
 /// A progress report, sent every ~250 ms during an epoch and after each validation pass.
@@ -94,6 +100,7 @@ pub struct Trainer {
     pub(super) optim: ModuleOptimizer,
     pub(super) epochs_done: usize,
     pub(super) steps_done: u64,
+    pub(super) race: Option<Race>,
 }
 
 impl std::fmt::Debug for Trainer {
@@ -146,7 +153,13 @@ impl Trainer {
             options,
             epochs_done: 0,
             steps_done: 0,
+            race: None,
         })
+    }
+
+    /// Races the next runs against `race` (`None`: no racing). Not saved with the trainer.
+    pub fn set_race(&mut self, race: Option<Race>) {
+        self.race = race;
     }
 
     /// Caps the total epochs (over all runs of this trainer) at `total`: with a generous time
@@ -188,6 +201,7 @@ impl Trainer {
         }
         let device = model.devices().first().cloned().unwrap_or_else(Device::flex).autodiff();
         device.seed(self.options.seed ^ self.epochs_done as u64);
+        model.reseed(self.options.seed ^ self.epochs_done as u64);
         let mut run = Run::new(self, &train, budget);
         let model = run.train(self, model.train(), (&train, &val), &device, progress);
         let outcome = run.finish(self, &model, &val);
@@ -216,6 +230,7 @@ struct Run {
     stale_epochs: usize,
     epoch_loss: (f64, usize),
     last_validation: Option<Evaluation>,
+    curve: Vec<f64>,
     max_batch: Duration,
     max_validation: Duration,
     stop: Option<StopReason>,
@@ -241,6 +256,7 @@ impl Run {
             stale_epochs: 0,
             epoch_loss: (0.0, 0),
             last_validation: None,
+            curve: Vec::new(),
             max_batch: Duration::ZERO,
             max_validation: Duration::ZERO,
             stop: None,
@@ -340,6 +356,11 @@ impl Run {
         if self.stale_epochs >= trainer.learning.early_stop_patience.max(1) {
             self.stop = Some(StopReason::EarlyStop);
         }
+        let accuracy = evaluation.main.accuracy;
+        if trainer.race.as_ref().is_some_and(|race| race.is_behind(self.curve.len(), accuracy)) {
+            self.stop = Some(StopReason::Raced);
+        }
+        self.curve.push(accuracy);
         self.last_validation = Some(evaluation);
         progress(&self.report(trainer, self.batcher.batches_per_epoch(), Some(evaluation)));
     }
@@ -365,6 +386,7 @@ impl Run {
             final_train_loss: if count == 0 { f64::NAN } else { sum / count as f64 },
             best_validation_loss: self.best.min(validation.total_loss()),
             validation,
+            curve: self.curve,
         }
     }
 }
@@ -443,6 +465,29 @@ mod tests {
         let (_, outcome) =
             trainer.run(net, samples(&train), samples(&val), Duration::from_secs(60), &mut |_| {}).expect("runs");
         assert_eq!((outcome.stop, outcome.epochs), (StopReason::EarlyStop, 4), "{outcome:?}");
+    }
+
+    #[test]
+    fn racing_stops_a_hopeless_run_and_not_a_good_one() {
+        let (train, val) = (blobs(512, 7), blobs(256, 8));
+        // the parent reached 0.9 after every epoch; a run may be 0.1 behind
+        let race = Race { curve: vec![0.9; 20], margin: 0.1 };
+        let hopeless = LearningSpec {
+            optimiser: Optimiser::Sgd { lr: 0.0, momentum: 0.0, weight_decay: 0.0, nesterov: false },
+            ..adam(32, 20)
+        };
+        let run = |learning: &LearningSpec, seed| {
+            let mut trainer = Trainer::new(learning, TrainOptions::default()).expect("settings");
+            trainer.set_race(Some(race.clone()));
+            let data = (samples(&train), samples(&val));
+            let run = trainer.run(model(seed, None), data.0, data.1, Duration::from_secs(60), &mut |_| {});
+            run.expect("runs").1
+        };
+        let stopped = run(&hopeless, 4);
+        assert_eq!((stopped.stop, stopped.epochs, stopped.curve.len()), (StopReason::Raced, 1, 1), "{stopped:?}");
+        let good = run(&adam(32, 5), 4);
+        assert_eq!((good.stop, good.epochs), (StopReason::MaxEpochs, 5), "{good:?}");
+        assert!(good.curve.iter().all(|&a| a >= 0.8), "{:?}", good.curve);
     }
 
     #[test]

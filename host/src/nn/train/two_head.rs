@@ -10,6 +10,10 @@ impl TwoHeadNet for Model {
     fn head_logits(&self, images: Tensor<4>) -> HeadOutputs {
         self.forward_logits(Features::Image(images))
     }
+
+    fn reseed(&self, seed: u64) {
+        Model::reseed(self, seed);
+    }
 }
 
 impl<'a> From<&'a Dataset> for Samples<'a> {

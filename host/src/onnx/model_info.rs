@@ -1,7 +1,9 @@
 //! What the host needs to know about an ONNX model before measuring it: its input shape.
 //!
 //! Read from the `ModelProto` directly (no tract load): the first graph input that is not an
-//! initializer; a symbolic dimension (batch `N`) becomes 1.
+//! initializer; a symbolic dimension (batch `N`) becomes 1. The board session
+//! (`board::BoardSession::measure_onnx`) and `wattevo profile` call it to size the input tensor
+//! of a measurement; the board client itself never decodes ONNX.
 
 use prost::Message;
 use tract_onnx::pb::{ModelProto, tensor_shape_proto::dimension::Value as Dim, type_proto::Value as TypeValue};

@@ -8,7 +8,7 @@
 //! measurements.
 
 use std::fs;
-use std::io::Write;
+
 use std::path::{Path, PathBuf};
 
 use rand::SeedableRng;
@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::evolve::archive::ModuleArchive;
 use crate::evolve::candidate::Candidate;
+use crate::files::write_atomic;
 use crate::genome::Module;
 
 /// Counters for the final summary.
@@ -32,6 +33,12 @@ pub struct RunStats {
     pub train_s: f64,
     /// Seconds spent exporting, checking accuracy and measuring.
     pub measure_s: f64,
+    /// Offspring stopped early by racing.
+    #[serde(default)]
+    pub raced: usize,
+    /// Training budget racing saved, seconds.
+    #[serde(default)]
+    pub race_saved_s: f64,
 }
 
 /// Everything a resumed run needs.
@@ -75,7 +82,7 @@ impl EvolutionState {
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
     /// File system error.
-    #[error("checkpoint {path}: {source}")]
+    #[error("checkpoint {path}")]
     Io {
         /// The file.
         path: PathBuf,
@@ -83,7 +90,7 @@ pub enum CheckpointError {
         source: std::io::Error,
     },
     /// The file is not a checkpoint of this version.
-    #[error("checkpoint {path} is not readable ({source}); it was written by another wattevo version or is damaged")]
+    #[error("checkpoint {path} is not readable; it was written by another wattevo version or is damaged")]
     Format {
         /// The file.
         path: PathBuf,
@@ -114,20 +121,47 @@ pub fn save(run_dir: &Path, state: &EvolutionState) -> Result<(), CheckpointErro
     Ok(())
 }
 
-/// Reads `checkpoints/latest.json` of a run directory.
+/// Reads `checkpoints/latest.json` of a run directory. When it is damaged (a truncated file,
+/// a disk that filled up), says so and falls back to the newest readable `gen-NNNN.json`.
 pub fn load(run_dir: &Path) -> Result<EvolutionState, CheckpointError> {
     let path = checkpoint_dir(run_dir).join("latest.json");
-    let text = fs::read(&path).map_err(|source| CheckpointError::Io { path: path.clone(), source })?;
-    serde_json::from_slice(&text).map_err(|source| CheckpointError::Format { path, source })
+    let damaged = match read(&path) {
+        Err(CheckpointError::Format { path, source }) => CheckpointError::Format { path, source },
+        other => return other,
+    };
+    for generation in generation_files(run_dir).into_iter().rev() {
+        match read(&generation) {
+            Ok(state) => {
+                tracing::warn!("{damaged} ({}); resuming from {}", damaged_cause(&damaged), generation.display());
+                return Ok(state);
+            }
+            Err(err) => tracing::warn!("{err}; trying an older checkpoint"),
+        }
+    }
+    Err(damaged)
 }
 
-/// Writes through a temporary file in the same directory, synced, then renamed over `path`.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    let mut file = fs::File::create(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    fs::rename(&tmp, path)
+fn damaged_cause(err: &CheckpointError) -> String {
+    std::error::Error::source(err).map(ToString::to_string).unwrap_or_default()
+}
+
+fn read(path: &Path) -> Result<EvolutionState, CheckpointError> {
+    let text = fs::read(path).map_err(|source| CheckpointError::Io { path: path.to_path_buf(), source })?;
+    serde_json::from_slice(&text).map_err(|source| CheckpointError::Format { path: path.to_path_buf(), source })
+}
+
+/// The `gen-NNNN.json` files of a run, oldest first.
+fn generation_files(run_dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(checkpoint_dir(run_dir)) else { return Vec::new() };
+    let mut files: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("gen-") && n.ends_with(".json"))
+        })
+        .collect();
+    files.sort();
+    files
 }
 
 #[cfg(test)]
@@ -159,5 +193,21 @@ mod tests {
         assert!(err.to_string().contains("latest.json"), "{err}");
         let err = load(&dir.path().join("missing")).expect_err("missing");
         assert!(err.to_string().contains("missing"), "{err}");
+    }
+
+    #[test]
+    fn a_truncated_latest_falls_back_to_the_newest_good_generation() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut state = EvolutionState::new(3);
+        for generation in 1..=3 {
+            state.generation = generation;
+            save(dir.path(), &state).expect("save");
+        }
+        let cdir = checkpoint_dir(dir.path());
+        let full = fs::read(cdir.join("latest.json")).expect("read");
+        fs::write(cdir.join("latest.json"), &full[..full.len() / 2]).expect("truncate");
+        fs::write(cdir.join("gen-0002.json"), b"").expect("empty newest");
+        let loaded = load(dir.path()).expect("falls back");
+        assert_eq!(loaded.generation, 2, "gen-0001.json holds the state after generation 1");
     }
 }

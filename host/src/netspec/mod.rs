@@ -14,8 +14,21 @@
 //! - `batch_norm` and `pool` need an image input; `conv` after a flat input is invalid.
 //! - The output layer is `dense` + softmax over the classes; the extra head of a partitioned net
 //!   is the same layer attached after layer `partition_point`.
+//!
+//! Beside the spec: [`weights`] ([`NetWeights`], backend-independent parameters laid out as ONNX
+//! wants them) and [`TrainedNet`], a spec and its weights travelling together, with the one
+//! [`TrainedNet::partition`] that cuts partition 0 or 1 out of a trained network, and
+//! [`lineage`] ([`Lineage`]: which layers of a mutated network keep their parent's weights).
 
 use serde::{Deserialize, Serialize};
+
+pub mod lineage;
+mod trained;
+pub mod weights;
+
+pub use lineage::Lineage;
+pub use trained::TrainedNet;
+pub use weights::{BatchNormWeights, DenseWeights, LayerWeights, NetWeights, WeightsMismatch};
 
 /// Activation applied after a layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

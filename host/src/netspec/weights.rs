@@ -11,7 +11,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::netspec::{LayerNode, LayerSpec, NetSpec, Partition};
+use super::{LayerNode, LayerSpec, NetSpec};
 
 /// Weights of a dense layer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -150,19 +150,6 @@ impl NetWeights {
         }
     }
 
-    /// The weights of one partition, aligned with `spec.partition(which)`. `None` when `Early`
-    /// is asked of a network without a partition point.
-    pub fn partition(&self, spec: &NetSpec, which: Partition) -> Option<NetWeights> {
-        let (layers, output) = match which {
-            Partition::Full => (self.layers.clone(), self.output.clone()),
-            Partition::Early => {
-                let k = spec.partition_point?;
-                (self.layers.get(..=k)?.to_vec(), self.extra_head.clone()?)
-            }
-        };
-        Some(NetWeights { layers, output, extra_head: None })
-    }
-
     /// Untrained weights for `spec`, drawn from `seed` alone (no global RNG, so the same seed
     /// gives the same bytes in any thread): weights and biases uniform in ±1/√fan-in (PyTorch's
     /// default bound), batch norm near identity. For exporting a network that was not trained:
@@ -202,6 +189,23 @@ impl NetWeights {
         let output = head(&spec.output);
         let extra_head = spec.extra_head.as_ref().map(head);
         NetWeights { layers, output, extra_head }
+    }
+}
+
+impl NetWeights {
+    /// Initial training weights for `spec`, drawn from `seed` alone: [`NetWeights::seeded`]
+    /// (PyTorch's default ±1/√fan-in bound, which is also burn's) with batch norm at identity
+    /// (γ = 1, β = 0, running mean 0, variance 1). Drawing them here rather than with burn's
+    /// initialisers keeps them off the backend's global RNG, which concurrent trainings share.
+    pub fn initial(spec: &NetSpec, seed: u64) -> NetWeights {
+        let mut weights = NetWeights::seeded(spec, seed);
+        for layer in &mut weights.layers {
+            if let LayerWeights::BatchNorm(bn) = layer {
+                let n = bn.gamma.len();
+                (bn.gamma, bn.beta, bn.mean, bn.var) = (vec![1.0; n], vec![0.0; n], vec![0.0; n], vec![1.0; n]);
+            }
+        }
+        weights
     }
 }
 

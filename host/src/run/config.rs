@@ -12,13 +12,14 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::board::MeasureOverrides;
 use crate::data::DatasetName;
 use crate::evolve::engine::EngineConfig;
 use crate::evolve::fitness::{FitnessFunction, Preset};
 use crate::evolve::mutation::MutationRates;
 
 /// Which genome configuration (search space) to evolve in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SpacePreset {
     /// `small.grammar`, sized for a 2-core CPU.
@@ -28,6 +29,16 @@ pub enum SpacePreset {
     /// The paper's space without model partition (the DENSER baseline).
     Denser,
 }
+
+impl crate::named::Named for SpacePreset {
+    const KIND: &'static str = "search space";
+    const VALUES: &'static [(Self, &'static str, &'static str)] = &[
+        (Self::Small, "small", "small.grammar, sized for a 2-core CPU"),
+        (Self::Paper, "paper", "the paper's energize.grammar and module sizes"),
+        (Self::Denser, "denser", "the paper's space without model partition (the DENSER baseline)"),
+    ];
+}
+crate::named::named_enum_text!(SpacePreset);
 
 /// A whole run's settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -66,14 +77,33 @@ pub struct EvolveConfig {
     pub mutation: MutationRates,
     /// Use the board profile's measurement protocol instead of the short windows below.
     pub profile_protocol: bool,
-    /// Idle window before and after each measurement, milliseconds.
-    pub idle_ms: u32,
-    /// Least duration of a timed window, milliseconds.
-    pub min_duration_ms: u32,
-    /// Timed windows per measurement.
-    pub repetitions: u16,
+    /// The short windows: overrides of the board profile's protocol (keys `idle_ms`,
+    /// `min_duration_ms`, `repetitions`, `target_ci_pct`); a missing key keeps its default.
+    #[serde(flatten, deserialize_with = "short_windows")]
+    pub measure: MeasureOverrides,
     /// Reopen attempts after a board failure.
     pub board_retries: usize,
+    /// Offspring start from the parent's trained weights for every layer the mutation left
+    /// unchanged (off under the reference reproduction).
+    pub inherit_weights: bool,
+    /// Racing: an offspring more than this (accuracy, 0–1) behind its parent's validation
+    /// curve after an epoch stops training there; absent: no racing.
+    pub race_margin: Option<f64>,
+    /// Generation 0 draws this many candidates and screens them with a short budget, keeping
+    /// the fittest λ (at most λ: no screening).
+    pub init_draws: usize,
+    /// The screening budget, as a fraction of `train_seconds`.
+    pub init_screen_fraction: f64,
+    /// A file of phenotype texts generation 0 starts from (before random individuals).
+    pub init: Option<PathBuf>,
+    /// Candidates trained at the same time (0: automatic, one per core). With the same seed,
+    /// epoch budget and `threads_per_job`, runs do not depend on it.
+    pub jobs: usize,
+    /// Threads of each training (0: the cores divided by `jobs`).
+    pub threads_per_job: usize,
+    /// Wall-clock budget of a run invocation, minutes: no generation starts after it (0: none,
+    /// `generations` alone decides).
+    pub minutes: f64,
 }
 
 impl Default for EvolveConfig {
@@ -95,12 +125,27 @@ impl Default for EvolveConfig {
             seed: 0,
             mutation: MutationRates::default(),
             profile_protocol: false,
-            idle_ms: 200,
-            min_duration_ms: 300,
-            repetitions: 3,
+            measure: SHORT_WINDOWS,
             board_retries: 2,
+            inherit_weights: true,
+            race_margin: None,
+            init_draws: 0,
+            init_screen_fraction: 0.25,
+            init: None,
+            jobs: 0,
+            threads_per_job: 0,
+            minutes: 0.0,
         }
     }
+}
+
+/// The default measurement of a run: 200 ms idle, 3 windows of at least 300 ms.
+const SHORT_WINDOWS: MeasureOverrides =
+    MeasureOverrides { idle_ms: Some(200), min_duration_ms: Some(300), repetitions: Some(3), target_ci_pct: None };
+
+/// Reads the measurement keys; a missing one keeps its [`SHORT_WINDOWS`] value.
+fn short_windows<'de, D: serde::Deserializer<'de>>(keys: D) -> Result<MeasureOverrides, D::Error> {
+    Ok(MeasureOverrides::deserialize(keys)?.or(SHORT_WINDOWS))
 }
 
 /// A config file could not be read.
@@ -139,7 +184,24 @@ impl EvolveConfig {
             train_seconds: self.train_seconds,
             seed: self.seed,
             mutation: self.mutation.clone(),
+            inherit_weights: self.inherit_weights,
+            race_margin: self.race_margin,
+            init_draws: self.init_draws,
+            init_screen_fraction: self.init_screen_fraction,
+            seeds: Vec::new(),
         }
+    }
+
+    /// A named data directory must exist and serve the dataset (the embedded one needs none).
+    fn validate_data_dir(&self) -> Result<(), String> {
+        let Some(dir) = &self.data_dir else { return Ok(()) };
+        if self.dataset == DatasetName::Digits {
+            return Err(format!("data_dir {} is given but the digits dataset is embedded: drop it", dir.display()));
+        }
+        if !dir.is_dir() {
+            return Err(format!("data_dir {} does not exist or is not a directory", dir.display()));
+        }
+        Ok(())
     }
 
     /// Checks ranges a TOML type cannot express.
@@ -147,8 +209,24 @@ impl EvolveConfig {
         if self.lambda == 0 {
             return Err("lambda must be at least 1".into());
         }
+        if self.generations == 0 {
+            return Err("generations must be at least 1 (generation 0 counts)".into());
+        }
+        if self.measure.repetitions == Some(0) {
+            return Err("repetitions must be at least 1".into());
+        }
+        self.validate_data_dir()?;
         if !(self.train_seconds > 0.0 && self.train_seconds.is_finite()) {
             return Err(format!("train_seconds {} must be positive", self.train_seconds));
+        }
+        if self.race_margin.is_some_and(|m| !(0.0..=1.0).contains(&m)) {
+            return Err(format!("race_margin {:?} must lie in [0, 1]", self.race_margin));
+        }
+        if !(self.minutes >= 0.0 && self.minutes.is_finite()) {
+            return Err(format!("minutes {} must be 0 (no limit) or positive", self.minutes));
+        }
+        if !(self.init_screen_fraction > 0.0 && self.init_screen_fraction.is_finite()) {
+            return Err(format!("init_screen_fraction {} must be positive", self.init_screen_fraction));
         }
         let rates = &self.mutation;
         let all = [
@@ -177,6 +255,14 @@ mod tests {
         let config = EvolveConfig::default();
         let parsed: EvolveConfig = toml::from_str(&config.to_toml()).expect("own output parses");
         assert_eq!(parsed, config);
+    }
+
+    #[test]
+    fn measurement_keys_keep_their_names_and_defaults() {
+        let config: EvolveConfig = toml::from_str("idle_ms = 100\nrepetitions = 2\n").expect("parses");
+        let expected = MeasureOverrides { idle_ms: Some(100), repetitions: Some(2), ..SHORT_WINDOWS };
+        assert_eq!(config.measure, expected);
+        assert!(config.to_toml().contains("idle_ms = 100\nmin_duration_ms = 300\nrepetitions = 2\n"));
     }
 
     #[test]

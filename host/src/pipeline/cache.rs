@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use wattevo_proto::{HelloResponse, Measurement};
 
-use crate::evolve::state::write_atomic;
+use crate::files::write_atomic;
 
 /// The cache and the file it lives in.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,0 +1,141 @@
+//! Evaluating a population: one request per candidate, all handed to the evaluator at once (it
+//! may train several at a time, [`Evaluator::evaluate_all`]), the results recorded in
+//! candidate order — archive, counters, `log.jsonl` — so a run does not depend on the schedule.
+//!
+//! What each request asks for depends only on the population and the state before it: the
+//! budget (a `train_longer` offspring continues from its parent's weights for one default
+//! budget), weight inheritance and racing for structural offspring, and the modules to measure
+//! for the archive (each module not yet archived, once per population: the first candidate
+//! that has it measures it).
+
+use super::{Engine, EngineError};
+use crate::evolve::archive::ArchivedModule;
+use crate::evolve::candidate::{Candidate, EvalRequest, Evaluation, Evaluator, Origin};
+use crate::evolve::checkpoint::EvolutionState;
+use crate::evolve::engine::Progress;
+use crate::evolve::runlog::RunLog;
+use crate::genome::Module;
+use crate::nn::train::Race;
+
+/// What one candidate's evaluation asks for.
+struct Plan {
+    train_s: f64,
+    warm_start: Option<u64>,
+    inherit: Option<u64>,
+    race: Option<Race>,
+    seed: u64,
+    measure_modules: Vec<usize>,
+}
+
+impl<E: Evaluator> Engine<'_, E> {
+    fn plans(&self, population: &[Candidate]) -> Vec<Plan> {
+        let mut claimed: Vec<&Module> = Vec::new();
+        let mut plans = Vec::with_capacity(population.len());
+        for candidate in population {
+            let warm_start = candidate.mutation.as_ref().filter(|m| m.train_longer).and(candidate.parent_id);
+            let train_s = if warm_start.is_some() { self.config.train_seconds } else { candidate.budget_s };
+            let offspring = warm_start.is_none() && candidate.origin == Origin::Offspring;
+            let inherit = (self.config.inherit_weights && offspring).then_some(candidate.parent_id).flatten();
+            let race = if offspring { self.race() } else { None };
+            let mut measure_modules = Vec::new();
+            for (m, module) in candidate.individual.modules.iter().enumerate() {
+                let archived = self.state.archive.entries().iter().any(|e| e.module == *module);
+                if !module.layers.is_empty() && !archived && !claimed.contains(&module) {
+                    claimed.push(module);
+                    measure_modules.push(m);
+                }
+            }
+            let seed = self.config.seed ^ candidate.id.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            plans.push(Plan { train_s, warm_start, inherit, race, seed, measure_modules });
+        }
+        plans
+    }
+
+    /// Evaluates `population` (see the module docs), reporting each candidate as it is recorded.
+    pub(super) fn evaluate_all(
+        &mut self,
+        population: &mut [Candidate],
+        generation: usize,
+        progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<(), EngineError> {
+        let plans = self.plans(population);
+        let parent = self.state.parent.clone();
+        let snapshot = population.to_vec();
+        let requests = snapshot
+            .iter()
+            .zip(plans)
+            .map(|(candidate, plan)| EvalRequest {
+                candidate,
+                train_s: plan.train_s,
+                warm_start: plan.warm_start,
+                inherit_from: parent.as_ref().filter(|p| Some(p.id) == plan.inherit).map(|p| (p.id, &p.individual)),
+                race: plan.race,
+                seed: plan.seed,
+                measure_modules: plan.measure_modules,
+            })
+            .collect();
+        let of = population.len();
+        if let Some(candidate) = population.first() {
+            progress(Progress::Evaluating { generation, index: 0, of, candidate });
+        }
+        let (mut next, mut failure) = (0, None);
+        let (state, log, interrupt) = (&mut self.state, &mut self.log, self.interrupt);
+        let interrupted = || interrupt.is_some_and(|flag| flag.load(std::sync::atomic::Ordering::SeqCst) != 0);
+        let result = self.evaluator.evaluate_all(requests, &mut |index, evaluation| {
+            next = index + 1;
+            let Some(candidate) = population.get_mut(index).filter(|_| failure.is_none()) else { return false };
+            if let Err(err) = record(state, log, candidate, evaluation) {
+                failure = Some(err);
+                return false;
+            }
+            progress(Progress::Evaluated { candidate });
+            // A signal stops the run between evaluations: nothing more of this batch is recorded.
+            if interrupted() {
+                return false;
+            }
+            if let Some(candidate) = population.get(index + 1) {
+                progress(Progress::Evaluating { generation, index: index + 1, of, candidate });
+            }
+            true
+        });
+        if let Err(source) = result {
+            let id = population.get(next.min(population.len().saturating_sub(1))).map_or(0, |c| c.id);
+            return Err(self.eval_error(generation, id, source));
+        }
+        if let Some(err) = failure {
+            return Err(EngineError::Log(err));
+        }
+        self.check_interrupt(generation)
+    }
+}
+
+/// Archives the candidate's newly measured modules, counts it, and logs it.
+fn record(
+    state: &mut EvolutionState,
+    log: &mut RunLog,
+    candidate: &mut Candidate,
+    evaluation: Evaluation,
+) -> std::io::Result<()> {
+    for cost in &evaluation.modules {
+        let Some(module) = candidate.individual.modules.get(cost.module) else { continue };
+        if !state.archive.entries().iter().any(|e| e.module == *module) {
+            state.archive.push(ArchivedModule {
+                module: module.clone(),
+                generation: candidate.generation,
+                power_w: cost.power_w,
+                energy_j: cost.energy_j,
+                arch_hash: cost.arch_hash.clone(),
+            });
+        }
+    }
+    let stats = &mut state.stats;
+    stats.evaluations += 1;
+    stats.invalid += usize::from(evaluation.invalid.is_some());
+    stats.cache_hits += evaluation.cache_hits;
+    stats.train_s += evaluation.train_s;
+    stats.measure_s += evaluation.measure_s;
+    stats.raced += usize::from(evaluation.raced);
+    stats.race_saved_s += evaluation.race_saved_s;
+    candidate.evaluation = Some(evaluation);
+    log.append(candidate)
+}

@@ -1,0 +1,136 @@
+//! The deployable models of a trained network: each partition exported to ONNX, with the
+//! accuracy computed from the exported bytes by tract, and single modules exported alone for the
+//! module archive.
+
+use std::ops::Range;
+
+use crate::data::Dataset;
+use crate::netspec::{Partition, TrainedNet};
+use crate::onnx::{
+    ExportError, ExportOptions, RunError, TractRunner, architecture_hash, encode, export_layer_range, export_network,
+};
+
+/// One partition of a network, exported.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportedPartition {
+    /// Which partition (0: the full network, 1: the early exit).
+    pub partition: Partition,
+    /// The ONNX file's bytes (batch 1).
+    pub onnx: Vec<u8>,
+    /// The graph's architecture hash (ops, shapes and attributes; not the weights).
+    pub arch_hash: String,
+    /// Trainable parameters of this partition.
+    pub params: usize,
+}
+
+/// Why a partition could not be exported or run.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// The exporter refused the network.
+    #[error("export of partition {partition}: {source}")]
+    Export {
+        /// 0 or 1.
+        partition: usize,
+        /// What the exporter said.
+        source: ExportError,
+    },
+    /// tract could not load or run the exported model.
+    #[error("tract on partition {partition}: {source}")]
+    Tract {
+        /// 0 or 1.
+        partition: usize,
+        /// What tract said.
+        source: RunError,
+    },
+}
+
+/// Exports every partition of `net` ([`TrainedNet::partitions`]) at batch 1.
+pub fn export_partitions(net: &TrainedNet) -> Result<Vec<ExportedPartition>, PipelineError> {
+    let mut out = Vec::new();
+    for which in net.partitions() {
+        let Some(part) = net.partition(which) else { continue };
+        let proto = export_network(&part, ExportOptions::default())
+            .map_err(|source| PipelineError::Export { partition: which.index(), source })?;
+        out.push(ExportedPartition {
+            partition: which,
+            arch_hash: architecture_hash(&proto),
+            onnx: encode(&proto),
+            params: part.spec().params(),
+        });
+    }
+    Ok(out)
+}
+
+impl ExportedPartition {
+    /// Accuracy of this partition on `data`, computed by tract from the exported bytes.
+    pub fn accuracy(&self, data: &Dataset) -> Result<f64, PipelineError> {
+        onnx_accuracy(&self.onnx, data)
+            .map_err(|source| PipelineError::Tract { partition: self.partition.index(), source })
+    }
+}
+
+/// A run of layers exported alone, as the module archive measures it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportedModule {
+    /// The ONNX file's bytes (batch 1, the module's real input shape).
+    pub onnx: Vec<u8>,
+    /// The graph's architecture hash.
+    pub arch_hash: String,
+}
+
+/// Exports layers `range` of `net` alone.
+pub fn export_module(net: &TrainedNet, range: Range<usize>) -> Result<ExportedModule, ExportError> {
+    let proto = export_layer_range(net, range, ExportOptions::default())?;
+    Ok(ExportedModule { arch_hash: architecture_hash(&proto), onnx: encode(&proto) })
+}
+
+/// Accuracy of an exported model (batch 1) on `data`, computed by tract.
+pub fn onnx_accuracy(onnx: &[u8], data: &Dataset) -> Result<f64, RunError> {
+    let runner = TractRunner::from_bytes(onnx)?;
+    let mut correct = 0usize;
+    for (index, &label) in data.labels().iter().enumerate() {
+        let probabilities = runner.run(data.image(index))?;
+        let predicted = probabilities.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(class, _)| class);
+        correct += usize::from(predicted == Some(usize::from(label)));
+    }
+    Ok(correct as f64 / data.len().max(1) as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::netspec::{Activation, LayerSpec, NetSpec, Padding, Shape, SpecLimits};
+
+    fn net(partition: Option<usize>) -> TrainedNet {
+        let conv = LayerSpec::Conv {
+            out_channels: 3,
+            kernel: 3,
+            stride: 1,
+            padding: Padding::Same,
+            activation: Activation::Relu,
+            bias: true,
+        };
+        let input = Shape::Image { channels: 1, height: 8, width: 8 };
+        let spec = NetSpec::build(input, 4, &[conv.clone(), conv], partition, SpecLimits::default()).expect("valid");
+        TrainedNet::seeded(spec, 3)
+    }
+
+    #[test]
+    fn one_file_per_partition_with_its_own_parameter_count() {
+        let plain = export_partitions(&net(None)).expect("export");
+        assert_eq!(plain.len(), 1);
+        let split = export_partitions(&net(Some(0))).expect("export");
+        assert_eq!(split.iter().map(|p| p.partition.index()).collect::<Vec<_>>(), [0, 1]);
+        assert!(split[1].params < split[0].params, "partition 1 is the smaller model");
+        assert_ne!(split[0].arch_hash, split[1].arch_hash);
+        assert_eq!(plain[0].arch_hash, split[0].arch_hash, "partition 0 is the network without its extra head");
+    }
+
+    #[test]
+    fn modules_export_with_their_real_input_shape() {
+        let module = export_module(&net(None), 1..2).expect("module");
+        let runner = TractRunner::from_bytes(&module.onnx).expect("tract loads");
+        assert_eq!(runner.input_shape(), &[1, 3, 8, 8]);
+        assert!(export_module(&net(None), 1..3).is_err());
+    }
+}
