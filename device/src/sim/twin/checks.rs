@@ -35,7 +35,12 @@ pub(crate) fn measure_on_sim(onnx: &[u8], threads: u16, protocol: Protocol) -> M
     let model = load_model(onnx, None).expect("load");
     let mut req = board.request(&model.input_shape);
     if protocol == Protocol::Short {
-        (req.protocol.min_duration_ms, req.protocol.idle_window_ms, req.protocol.min_repetitions, req.protocol.max_repetitions) = (500, 500, 3, 3);
+        (
+            req.protocol.min_duration_ms,
+            req.protocol.idle_window_ms,
+            req.protocol.min_repetitions,
+            req.protocol.max_repetitions,
+        ) = (500, 500, 3, 3);
     }
     board.measure(&model, &req).expect("measure")
 }

@@ -302,7 +302,11 @@ mod tests {
         use OpKind::*;
         // The input, pad, conv (on a lazy im2col), ReLU, packing the classifier's input, Gemm,
         // softmax.
-        assert_eq!(kinds, [ElementWise, ElementWise, Conv, ElementWise, ElementWise, MatMul, ElementWise], "{facts:#?}");
+        assert_eq!(
+            kinds,
+            [ElementWise, ElementWise, Conv, ElementWise, ElementWise, MatMul, ElementWise],
+            "{facts:#?}"
+        );
         let conv = facts.ops.iter().find(|op| op.kind == Conv).expect("a conv");
         assert_eq!(conv.macs, 4 * 8 * 8 * 9, "{conv:?}");
         assert_eq!((conv.m, conv.k), (4, 9));
