@@ -103,7 +103,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         load,
         &profile.runtime,
         profile.thermal.clone(),
-    );
+    )
+    .with_twin(crate::sim::Twin::for_profile(&profile).ok());
     let baud = cli.baud.unwrap_or(profile.serial.baud);
     let port = open_port(&cli.port, baud)?;
     tracing::info!(port = %cli.port.display(), board = %profile.name, "serving");

@@ -42,6 +42,7 @@ pub mod serve;
 pub mod sim;
 pub mod store;
 pub mod system;
+pub mod twin_service;
 
 #[cfg(test)]
 mod test_support;

@@ -24,11 +24,14 @@ pub enum ProfileError {
     Parse(#[from] ProfileParseError),
 }
 
-/// Reads and parses the profile at `path`.
+/// Reads and parses the profile at `path`; a relative twin file it names is made relative to
+/// the profile's directory.
 pub fn load_profile(path: &Path) -> Result<BoardProfile, ProfileError> {
     let text =
         std::fs::read_to_string(path).map_err(|source| ProfileError::Read { path: path.to_path_buf(), source })?;
-    Ok(parse_board_profile(&text, &path.display().to_string())?)
+    let mut profile = parse_board_profile(&text, &path.display().to_string())?;
+    crate::sim::twin::resolve_twin_path(&mut profile, path.parent().unwrap_or(Path::new(".")));
+    Ok(profile)
 }
 
 #[cfg(test)]

@@ -226,6 +226,7 @@ mod tests {
             dram_nj_per_byte: 0.0,
             noise_w: 0.0,
             seed: 1,
+            twin: None,
         };
         let model = PowerModel::with_cpu_load(settings, LoadSignal::new(), CpuLoad::Fixed(0.0));
         Box::new(ModelSensor::new(model, Duration::from_micros(532)))

@@ -9,18 +9,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use wattevo_proto::{
-    CpuInfo, DeviceToHost, Envelope, ErrorResponse, FrameDecoder, HelloRequest, HelloResponse, HostToDevice,
-    MAX_CHUNK_BYTES, MAX_MODEL_BYTES, MeasureRequest, PROTOCOL_VERSION, PingResponse, RuntimeSettings, SensorInfo,
-    ThermalSettings, UploadStatusResponse, WireError, encode_frame,
+    CalibrateRequest, CpuInfo, DeviceToHost, Envelope, ErrorResponse, ExplainRequest, FrameDecoder, HelloRequest,
+    HelloResponse, HostToDevice, MAX_CHUNK_BYTES, MAX_MODEL_BYTES, MeasureRequest, PROTOCOL_VERSION, PingResponse,
+    RuntimeSettings, SensorInfo, ThermalSettings, UploadStatusResponse, WireError, encode_frame,
 };
 
 use crate::measure::{MAX_WINDOW_MS, MeasureContext, MeasureError, measure, read_sensor};
 use crate::runner::TRACT_VERSION;
 use crate::sampler::Sampler;
 use crate::sensor::PowerSensor;
-use crate::sim::LoadSignal;
+use crate::sim::{LoadSignal, Twin};
 use crate::store::{ModelStore, StoreError};
 use crate::system::cpu_info;
+use crate::twin_service;
 
 /// Largest input tensor a measure request may ask for, elements.
 pub const MAX_INPUT_ELEMENTS: u64 = 16 * 1024 * 1024;
@@ -43,6 +44,8 @@ pub struct Agent {
     store: ModelStore,
     load: Arc<LoadSignal>,
     thermal: ThermalSettings,
+    /// The board's twin on a real board (a simulated board's is in `load`).
+    twin: Option<Twin>,
 }
 
 fn error(code: WireError, detail: &str) -> DeviceToHost {
@@ -68,7 +71,19 @@ impl Agent {
             store: ModelStore::new(runtime.model_cache_bytes),
             load,
             thermal,
+            twin: None,
         }
+    }
+
+    /// Gives a real board the twin `Explain` and `Calibrate` use (the profile's, when it has a
+    /// `[power_model]`); a simulated board already runs on its twin.
+    pub fn with_twin(mut self, twin: Option<Twin>) -> Self {
+        self.twin = twin;
+        self
+    }
+
+    fn board_twin(&self) -> Option<&Twin> {
+        self.load.twin().or(self.twin.as_ref())
     }
 
     /// Answers one request.
@@ -102,6 +117,38 @@ impl Agent {
                     Err(e) => measure_error(&e),
                 }
             }
+            HostToDevice::Explain(req) => self.explain(&req),
+            HostToDevice::Calibrate(req) => self.calibrate(&req),
+        }
+    }
+
+    fn explain(&mut self, req: &ExplainRequest) -> DeviceToHost {
+        let Some(twin) = self.board_twin().cloned() else { return no_twin(&self.board_name) };
+        let shape = match input_shape(&req.input_shape) {
+            Ok(shape) => shape,
+            Err(reply) => return reply,
+        };
+        match self.store.model_for(&req.hash, &shape) {
+            Ok(model) => DeviceToHost::Explanation(twin_service::explain(&twin, model, req.hash)),
+            Err(e) => store_error(&e),
+        }
+    }
+
+    fn calibrate(&mut self, req: &CalibrateRequest) -> DeviceToHost {
+        let Some(twin) = self.board_twin().cloned() else { return no_twin(&self.board_name) };
+        let mut ctx = MeasureContext {
+            sampler: &mut self.sampler,
+            load: &self.load,
+            sensor: self.sensor.kind,
+            thermal: &self.thermal,
+        };
+        match twin_service::calibrate(&twin, &self.board_name, &req.protocol, &mut ctx) {
+            Ok(report) => DeviceToHost::Calibration(report),
+            Err(twin_service::CalibrateError::Measure { source, .. }) => measure_error(&source),
+            Err(e) => {
+                tracing::warn!(error = %e, "calibration failed");
+                error(WireError::Internal, &e.to_string())
+            }
         }
     }
 
@@ -124,11 +171,10 @@ impl Agent {
     }
 
     fn measure(&mut self, req: &MeasureRequest) -> DeviceToHost {
-        let elements = req.input_shape.iter().try_fold(1u64, |acc, &d| acc.checked_mul(u64::from(d)));
-        if req.input_shape.is_empty() || !matches!(elements, Some(1..=MAX_INPUT_ELEMENTS)) {
-            return error(WireError::BadRequest, "input_shape empty, zero or too large");
-        }
-        let shape: Vec<usize> = req.input_shape.iter().map(|&d| d as usize).collect();
+        let shape = match input_shape(&req.input_shape) {
+            Ok(shape) => shape,
+            Err(reply) => return reply,
+        };
         let model = match self.store.model_for(&req.hash, &shape) {
             Ok(model) => model,
             Err(e) => return store_error(&e),
@@ -147,6 +193,19 @@ impl Agent {
             Err(e) => measure_error(&e),
         }
     }
+}
+
+/// A requested input shape, or the refusal of an empty, zero or too large one.
+fn input_shape(dims: &[u32]) -> Result<Vec<usize>, DeviceToHost> {
+    let elements = dims.iter().try_fold(1u64, |acc, &d| acc.checked_mul(u64::from(d)));
+    if dims.is_empty() || !matches!(elements, Some(1..=MAX_INPUT_ELEMENTS)) {
+        return Err(error(WireError::BadRequest, "input_shape empty, zero or too large"));
+    }
+    Ok(dims.iter().map(|&d| d as usize).collect())
+}
+
+fn no_twin(board: &str) -> DeviceToHost {
+    error(WireError::NoTwin, &format!("board {board} has no twin: its profile has no [power_model]"))
 }
 
 fn store_error(e: &StoreError) -> DeviceToHost {

@@ -127,6 +127,13 @@ pub struct PowerModelSettings {
     pub noise_w: f64,
     /// Seed of the noise.
     pub seed: u64,
+    /// The board twin a simulated board runs on: a bundled twin's name (`pi4b`) or a twin file
+    /// (`boards/twins/` format; a relative path is relative to the profile's file), as
+    /// `wattevo boards --calibrate` writes. Unset: the bundled twin of the profile's name.
+    /// (No `skip_serializing_if`: postcard, which carries this struct on the wire, is not
+    /// self-describing and needs every field; TOML leaves a `None` out anyway.)
+    #[serde(default)]
+    pub twin: Option<String>,
 }
 
 /// Inference runtime settings.

@@ -131,6 +131,7 @@ pub mod message;
 #[cfg(feature = "toml")]
 pub mod profile_toml;
 pub mod request;
+pub mod twin;
 
 pub use board::*;
 pub use frame::{
@@ -143,3 +144,6 @@ pub use message::*;
 #[cfg(feature = "toml")]
 pub use profile_toml::{ProfileParseError, parse_board_profile};
 pub use request::{ReplyError, Request};
+pub use twin::{
+    CalibrateRequest, CalibrationReport, CalibrationRow, ExplainRequest, Explanation, OpCost, REFERENCE_MODEL_COUNT,
+};

@@ -18,7 +18,7 @@ use crate::hash::ModelHash;
 use crate::measure_protocol::MeasureProtocol;
 
 /// Version of the wire protocol. Both sides refuse to talk to a different one.
-pub const PROTOCOL_VERSION: u16 = 1;
+pub const PROTOCOL_VERSION: u16 = 2;
 
 /// Largest model the agent accepts, in bytes. An upload announcing more is refused before any
 /// memory is allocated for it.
@@ -53,6 +53,12 @@ pub enum HostToDevice {
     Measure(MeasureRequest),
     /// Reads the power sensor for a while with nothing running (wiring check, idle power).
     ReadSensor(ReadSensorRequest),
+    /// The board twin's per-operator cost of a held model. Answered with
+    /// [`DeviceToHost::Explanation`].
+    Explain(crate::twin::ExplainRequest),
+    /// Measures the bundled reference models and fits the twin. Answered with
+    /// [`DeviceToHost::Calibration`].
+    Calibrate(crate::twin::CalibrateRequest),
 }
 
 /// Everything the agent can answer.
@@ -74,6 +80,10 @@ pub enum DeviceToHost {
     SensorReading(SensorReadingResponse),
     /// Any request that could not be served. The agent keeps serving after sending it.
     Error(ErrorResponse),
+    /// Answer to [`HostToDevice::Explain`].
+    Explanation(crate::twin::Explanation),
+    /// Answer to [`HostToDevice::Calibrate`].
+    Calibration(crate::twin::CalibrationReport),
 }
 
 impl HostToDevice {
@@ -87,6 +97,8 @@ impl HostToDevice {
             HostToDevice::UploadCommit(_) => "UploadCommit",
             HostToDevice::Measure(_) => "Measure",
             HostToDevice::ReadSensor(_) => "ReadSensor",
+            HostToDevice::Explain(_) => "Explain",
+            HostToDevice::Calibrate(_) => "Calibrate",
         }
     }
 }
@@ -103,6 +115,8 @@ impl DeviceToHost {
             DeviceToHost::Measurement(_) => "Measurement",
             DeviceToHost::SensorReading(_) => "SensorReading",
             DeviceToHost::Error(_) => "Error",
+            DeviceToHost::Explanation(_) => "Explanation",
+            DeviceToHost::Calibration(_) => "Calibration",
         }
     }
 }
@@ -446,6 +460,8 @@ pub enum WireError {
     BadRequest,
     /// Anything else; the agent's log has the details.
     Internal,
+    /// `Explain` or `Calibrate` on a board without a twin (its profile has no `[power_model]`).
+    NoTwin,
 }
 
 /// An error answer: a code plus a short human-readable detail (at most 240 bytes).

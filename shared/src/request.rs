@@ -13,6 +13,8 @@
 //! | [`UploadCommitRequest`] | `UploadCommit` | [`CommittedResponse`] | `Committed` | `hash` |
 //! | [`MeasureRequest`] | `Measure` | [`Measurement`] | `Measurement` | `hash` |
 //! | [`ReadSensorRequest`] | `ReadSensor` | [`SensorReadingResponse`] | `SensorReading` | — |
+//! | [`ExplainRequest`] | `Explain` | [`Explanation`] | `Explanation` | `hash` |
+//! | [`CalibrateRequest`] | `Calibrate` | [`CalibrationReport`] | `Calibration` | — |
 //!
 //! Any request may instead be answered by `DeviceToHost::Error` ([`ReplyError::Refused`]).
 //! Sequence numbers are not part of this: they belong to the link that carries the messages.
@@ -35,6 +37,7 @@ use crate::message::{
     MeasureRequest, Measurement, PingRequest, PingResponse, ReadSensorRequest, SensorReadingResponse,
     UploadBeginRequest, UploadChunkRequest, UploadCommitRequest, UploadStatusResponse,
 };
+use crate::twin::{CalibrateRequest, CalibrationReport, ExplainRequest, Explanation};
 
 /// A reply that is not the response a request expects.
 #[derive(Debug, Clone, PartialEq)]
@@ -123,6 +126,9 @@ pair!(UploadCommitRequest: UploadCommit => CommittedResponse: Committed,
 pair!(MeasureRequest: Measure => Measurement: Measurement,
     |request, measurement| measurement.hash == request.hash);
 pair!(ReadSensorRequest: ReadSensor => SensorReadingResponse: SensorReading);
+pair!(ExplainRequest: Explain => Explanation: Explanation,
+    |request, explanation| explanation.hash == request.hash);
+pair!(CalibrateRequest: Calibrate => CalibrationReport: Calibration);
 
 #[cfg(test)]
 mod tests {

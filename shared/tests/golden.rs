@@ -44,6 +44,14 @@ const HOST_GOLDEN: &[(&str, &str)] = &[
         ),
     ),
     ("ReadSensor", "09 07 06 f4 03 14 ee c7 51 00"),
+    (
+        "Explain",
+        concat!(
+            "03 08 07 29 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f 10 11 12 13 14 15 16 17 18 19 1a ",
+            "1b 1c 1d 1e 1f 04 01 01 1c 1c eb 82 26 f7 00",
+        ),
+    ),
+    ("Calibrate", "09 09 08 0a 0a d0 0f 05 14 01 01 04 40 d0 0f 01 07 a0 40 e9 6d 8e e3 00"),
 ];
 
 /// Frames of `samples::device_messages()`, in variant order.
@@ -100,6 +108,24 @@ const DEVICE_GOLDEN: &[(&str, &str)] = &[
         ),
     ),
     ("Error", "1b 08 07 01 01 02 10 70 72 6f 74 6f 63 6f 6c 20 32 20 e2 89 a0 20 31 51 44 3f 1e 00"),
+    (
+        "Explanation",
+        concat!(
+            "03 09 08 3b 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f 10 11 12 13 14 15 16 17 18 19 1a ",
+            "1b 1c 1d 1e 1f 0c 74 77 69 6e 20 70 69 34 62 20 76 31 01 01 04 63 6f 6e 76 04 63 6f 6e 76 ",
+            "e8 07 01 01 01 01 01 01 03 04 40 01 01 01 01 04 80 22 40 01 01 01 01 01 07 04 40 05 0d 9e ",
+            "1f 00",
+        ),
+    ),
+    (
+        "Calibration",
+        concat!(
+            "17 0a 09 0c 74 77 69 6e 20 70 69 34 62 20 76 31 06 5b 74 77 69 6e 5d 01 01 01 01 01 03 14 ",
+            "40 01 01 01 01 01 03 04 40 01 01 01 01 01 03 f0 3f 01 01 01 01 01 03 d0 3f 01 01 01 01 01 ",
+            "01 01 02 01 0c 01 04 74 69 6e 79 04 74 69 6e 79 01 01 01 01 01 03 24 40 01 01 01 01 01 03 ",
+            "25 40 01 01 01 01 01 03 f0 3f 01 01 01 01 01 07 f0 3f bf 5b 85 6f 00",
+        ),
+    ),
 ];
 
 fn hex(bytes: &[u8]) -> String {
@@ -170,6 +196,7 @@ fn nested_enum_variants_keep_their_indices() {
         (WireError::SensorFault, "0b"),
         (WireError::BadRequest, "0c"),
         (WireError::Internal, "0d"),
+        (WireError::NoTwin, "0e"),
     ];
     for (error, golden) in errors {
         assert_eq!(bytes(&error), golden, "{error:?}");

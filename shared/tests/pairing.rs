@@ -1,6 +1,7 @@
 //! The request/response pairing against one example of every message: each request accepts the
-//! example answer in the same position of `DeviceToHost`, turns the `Error` example into a
-//! refusal and every other answer into an unexpected reply.
+//! example answer in the same position of `DeviceToHost` (one further on for the requests added
+//! after `Error`, which sits between their answers and the first seven), turns the `Error`
+//! example into a refusal and every other answer into an unexpected reply.
 //!
 //! The exhaustive `match` stops compiling when a `HostToDevice` variant is added, until its
 //! payload implements `Request`.
@@ -40,7 +41,9 @@ fn check<R: Request>(request: R, own: usize, answers: &[DeviceToHost]) {
 #[test]
 fn every_request_accepts_its_own_answer_only() {
     let answers: Vec<DeviceToHost> = samples::device_messages().into_iter().map(|e| e.msg).collect();
-    for (index, envelope) in samples::host_messages().into_iter().enumerate() {
+    let error_at = answers.iter().position(|a| matches!(a, DeviceToHost::Error(_))).expect("an Error example");
+    for (position, envelope) in samples::host_messages().into_iter().enumerate() {
+        let index = if position < error_at { position } else { position + 1 };
         match envelope.msg {
             HostToDevice::Hello(r) => check(r, index, &answers),
             HostToDevice::Ping(r) => check(r, index, &answers),
@@ -49,6 +52,8 @@ fn every_request_accepts_its_own_answer_only() {
             HostToDevice::UploadCommit(r) => check(r, index, &answers),
             HostToDevice::Measure(r) => check(r, index, &answers),
             HostToDevice::ReadSensor(r) => check(r, index, &answers),
+            HostToDevice::Explain(r) => check(r, index, &answers),
+            HostToDevice::Calibrate(r) => check(r, index, &answers),
         }
     }
 }

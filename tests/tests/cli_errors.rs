@@ -45,7 +45,10 @@ fn other_protocol_version_exits_3_with_advice() {
     command.arg("profile").arg(&model).args(["--board", "sim", "--port", &slave_path]);
     let (output, _, stderr) = run(&mut command);
     assert_eq!(output.status.code(), Some(3), "{stderr}");
-    assert!(stderr.contains("protocol version 999, this wattevo speaks 1"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("protocol version 999, this wattevo speaks {}", wattevo_proto::PROTOCOL_VERSION)),
+        "{stderr}"
+    );
     assert!(stderr.contains("redeploy the agent"), "{stderr}");
     drop(slave); // no slave left open: the fake agent's reads fail and it returns
     agent.join().expect("fake agent");
@@ -64,7 +67,10 @@ fn evolve_against_another_protocol_version_exits_3() {
     command.args(["--train-epochs", "1", "--json"]).arg("--out").arg(&out);
     let (output, _, stderr) = run(&mut command);
     assert_eq!(output.status.code(), Some(3), "{stderr}");
-    assert!(stderr.contains("protocol version 999, this wattevo speaks 1"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("protocol version 999, this wattevo speaks {}", wattevo_proto::PROTOCOL_VERSION)),
+        "{stderr}"
+    );
     drop(slave);
     agent.join().expect("fake agent");
 }

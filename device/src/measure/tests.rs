@@ -14,7 +14,7 @@ use crate::sim::{CpuLoad, ModelSensor, PowerModel};
 use crate::test_support::{OnnxCnn, build_cnn};
 
 fn settings(noise_w: f64) -> PowerModelSettings {
-    PowerModelSettings { supply_v: 5.0, idle_w: 2.7, core_w: 0.9, dram_nj_per_byte: 0.5, noise_w, seed: 42 }
+    PowerModelSettings { supply_v: 5.0, idle_w: 2.7, core_w: 0.9, dram_nj_per_byte: 0.5, noise_w, seed: 42, twin: None }
 }
 
 fn sampler(load: &Arc<LoadSignal>, cpu: CpuLoad, noise_w: f64) -> Sampler {

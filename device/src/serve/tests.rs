@@ -17,8 +17,15 @@ use crate::sim::{CpuLoad, ModelSensor, PowerModel};
 use crate::test_support::{OnnxCnn, build_cnn};
 
 fn agent() -> Agent {
-    let settings =
-        PowerModelSettings { supply_v: 5.0, idle_w: 2.7, core_w: 0.9, dram_nj_per_byte: 0.5, noise_w: 0.01, seed: 3 };
+    let settings = PowerModelSettings {
+        supply_v: 5.0,
+        idle_w: 2.7,
+        core_w: 0.9,
+        dram_nj_per_byte: 0.5,
+        noise_w: 0.01,
+        seed: 3,
+        twin: None,
+    };
     let load = LoadSignal::new();
     let model = PowerModel::with_cpu_load(settings, Arc::clone(&load), CpuLoad::Fixed(0.25));
     let sensor = Box::new(ModelSensor::new(model, Duration::from_micros(532)));

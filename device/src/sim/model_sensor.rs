@@ -84,6 +84,7 @@ mod tests {
             dram_nj_per_byte: 0.5,
             noise_w: 0.0,
             seed: 7,
+            twin: None,
         };
         let model = PowerModel::with_cpu_load(settings, LoadSignal::new(), CpuLoad::Fixed(0.0));
         let mut sensor = ModelSensor::new(model, Duration::from_micros(532));

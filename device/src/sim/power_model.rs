@@ -107,7 +107,15 @@ mod tests {
     use crate::sim::twin::tests::{pi4_twin, small_cnn_facts};
 
     fn settings(noise_w: f64) -> PowerModelSettings {
-        PowerModelSettings { supply_v: 5.0, idle_w: 2.7, core_w: 0.9, dram_nj_per_byte: 0.5, noise_w, seed: 7 }
+        PowerModelSettings {
+            supply_v: 5.0,
+            idle_w: 2.7,
+            core_w: 0.9,
+            dram_nj_per_byte: 0.5,
+            noise_w,
+            seed: 7,
+            twin: None,
+        }
     }
 
     fn power(s: AnalogueSample) -> f64 {

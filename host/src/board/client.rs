@@ -11,8 +11,9 @@ use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use wattevo_proto::{
-    HelloRequest, HelloResponse, MAX_CHUNK_BYTES, MAX_MODEL_BYTES, MeasureRequest, Measurement, ModelHash,
-    PROTOCOL_VERSION, PingRequest, ReadSensorRequest, Request, SensorReadingResponse, WireError,
+    CalibrateRequest, CalibrationReport, ExplainRequest, Explanation, HelloRequest, HelloResponse, MAX_CHUNK_BYTES,
+    MAX_MODEL_BYTES, MeasureProtocol, MeasureRequest, Measurement, ModelHash, PROTOCOL_VERSION, PingRequest,
+    REFERENCE_MODEL_COUNT, ReadSensorRequest, Request, SensorReadingResponse, WireError,
 };
 
 use super::error::ClientError;
@@ -99,6 +100,33 @@ impl<P: Read + Write> BoardClient<P> {
             }
             other => other,
         }
+    }
+
+    /// The board twin's per-operator cost of a model the agent holds (planned for
+    /// `input_shape`): a prediction, labelled with the twin.
+    pub fn explain(&mut self, hash: ModelHash, input_shape: Vec<u32>) -> Result<Explanation, ClientError> {
+        // Re-planning for another input shape may take a while on a slow board.
+        let timeout = self.link.timeout() + Duration::from_secs(30);
+        self.call(ExplainRequest { hash, input_shape }, timeout)
+    }
+
+    /// Measures the agent's reference models with `protocol` and fits its twin to them; waits
+    /// for every reference model's measurement.
+    pub fn calibrate(
+        &mut self,
+        protocol: &MeasureProtocol,
+        thermal_wait_ms: u32,
+    ) -> Result<CalibrationReport, ClientError> {
+        let one = MeasureRequest {
+            hash: ModelHash([0; 32]),
+            input_shape: Vec::new(),
+            input_seed: 0,
+            protocol: protocol.clone(),
+            thermal_wait_ms,
+        };
+        let models = u32::try_from(REFERENCE_MODEL_COUNT).unwrap_or(u32::MAX);
+        let timeout = self.link.timeout() + measure_timeout(&one, Duration::from_secs(10)) * models;
+        self.call(CalibrateRequest { protocol: protocol.clone() }, timeout)
     }
 
     /// Uploads `model` unless the agent holds it already; resumes a cut upload from the first

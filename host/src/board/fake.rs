@@ -120,6 +120,8 @@ impl FakeAgent {
                 samples: 10,
                 sample_rate_hz: 1000.0,
             }),
+            // The fake board has no twin.
+            HostToDevice::Explain(_) | HostToDevice::Calibrate(_) => return Some(error_frame(seq, WireError::NoTwin)),
         };
         encode_frame(&Envelope { seq, msg }).ok()
     }

@@ -1,5 +1,6 @@
-//! `wattevo boards`: list the bundled board profiles, or check one board's wiring
-//! (`--check`: handshake plus a sensor read with nothing running). Opening the board (and exit
+//! `wattevo boards`: list the bundled board profiles, check one board's wiring
+//! (`--check`: handshake plus a sensor read with nothing running), or fit its twin
+//! (`--calibrate`, `calibrate.rs`). Opening the board (and exit
 //! code 3 on a protocol mismatch) is `board_open`'s, shared with `wattevo profile`.
 
 use std::io::Write;
@@ -29,13 +30,32 @@ pub struct BoardsArgs {
     /// How long to read the sensor, milliseconds.
     #[arg(long, default_value_t = 2000)]
     pub duration_ms: u32,
+    /// Measure the agent's reference models on the board and fit its twin to them; writes
+    /// the fitted twin and a simulated profile of the board to --out, and prints each
+    /// measured figure next to the fitted twin's.
+    #[arg(long, requires = "board", conflicts_with = "check")]
+    pub calibrate: bool,
+    /// Where --calibrate writes (default: calibration-<board>/).
+    #[arg(long, requires = "calibrate")]
+    pub out: Option<std::path::PathBuf>,
+    /// Changes to the profile's measurement protocol (--calibrate).
+    #[command(flatten)]
+    pub measure: super::measure_flags::MeasureFlags,
 }
 
 impl BoardsArgs {
     /// Runs the command.
     pub fn exec(self) -> anyhow::Result<ExitCode> {
-        match (&self.board, self.check) {
-            (Some(board), true) => self.check(board),
+        match (&self.board, self.check, self.calibrate) {
+            (Some(board), true, _) => self.check(board),
+            (Some(board), _, true) => super::calibrate::CalibrateJob {
+                board,
+                port: self.port.clone(),
+                overrides: self.measure.overrides(),
+                out: self.out.clone(),
+                json: self.json,
+            }
+            .run(),
             _ => self.list(),
         }
     }

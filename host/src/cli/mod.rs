@@ -18,6 +18,7 @@ use clap::{Parser, Subcommand};
 
 mod board_open;
 pub mod boards;
+mod calibrate;
 pub mod data;
 pub mod evolve;
 pub mod measure_flags;
@@ -27,6 +28,7 @@ pub mod progress;
 pub mod sample;
 pub mod search_flags;
 pub mod train;
+mod twin_tables;
 
 /// Exit code: a command failed.
 pub const EXIT_FAILURE: u8 = 1;

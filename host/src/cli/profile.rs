@@ -36,6 +36,11 @@ pub struct ProfileArgs {
     /// Seed of the random input tensor.
     #[arg(long, default_value_t = 0)]
     pub input_seed: u64,
+    /// Also print the board twin's per-operator breakdown of the model (time, bytes to DRAM,
+    /// energy): where its cost goes. A prediction of the twin named in the table, on any board
+    /// whose profile has a [power_model]; not a measurement.
+    #[arg(long)]
+    pub explain: bool,
     /// Keep the simulated agent's log in this directory.
     #[arg(long)]
     pub run_dir: Option<PathBuf>,
@@ -60,14 +65,29 @@ impl ProfileArgs {
         let request = measure_request(profile, &overrides, ModelHash::of(&bytes), input_shape, self.input_seed);
         progress.set_message(format!("measuring on {} ({})", session.client.label(), session.source_label()));
         let measurement = session.client.measure(&request)?;
+        let explanation = if self.explain {
+            progress.set_message("asking the board twin where the cost goes");
+            Some(session.client.explain(request.hash, request.input_shape.clone())?)
+        } else {
+            None
+        };
         progress.finish_and_clear();
         let report = ProfileReport { model: &name, model_bytes: bytes.len(), session: &session, upload: &upload };
         let mut out = std::io::stdout().lock();
         if self.json {
-            let value = report.json(&request.input_shape, &measurement);
+            let mut value = report.json(&request.input_shape, &measurement);
+            if let Some(e) = &explanation {
+                value["explanation"] = serde_json::to_value(e)?;
+                value["explanation"]["hash"] = serde_json::Value::String(e.hash.to_string());
+                value["explanation"]["predicted"] = serde_json::Value::Bool(true);
+            }
             writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
         } else {
             report.table(&mut out, &request.input_shape, &measurement)?;
+            if let Some(e) = &explanation {
+                writeln!(out)?;
+                super::twin_tables::explanation(&mut out, e)?;
+            }
         }
         Ok(ExitCode::SUCCESS)
     }

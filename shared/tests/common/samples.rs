@@ -32,6 +32,8 @@ pub fn host_messages() -> Vec<Envelope<HostToDevice>> {
             thermal_wait_ms: 30_000,
         }),
         HostToDevice::ReadSensor(ReadSensorRequest { duration_ms: 500 }),
+        HostToDevice::Explain(ExplainRequest { hash: hash(), input_shape: vec![1, 1, 28, 28] }),
+        HostToDevice::Calibrate(CalibrateRequest { protocol: MeasureProtocol::default() }),
     ];
     msgs.into_iter().enumerate().map(|(i, msg)| Envelope { seq: i as u32 + 1, msg }).collect()
 }
@@ -127,6 +129,41 @@ pub fn device_messages() -> Vec<Envelope<DeviceToHost>> {
         DeviceToHost::Error(ErrorResponse {
             error: WireError::VersionMismatch { agent: 1, host: 2 },
             detail: "protocol 2 ≠ 1".into(),
+        }),
+        DeviceToHost::Explanation(Explanation {
+            hash: hash(),
+            twin: "twin pi4b v1".into(),
+            threads: 1,
+            ops: vec![OpCost {
+                name: "conv".into(),
+                kind: "conv".into(),
+                macs: 1000,
+                dram_bytes: 0,
+                time_us: 2.5,
+                energy_uj: 9.25,
+                dynamic_energy_uj: 2.5,
+            }],
+        }),
+        DeviceToHost::Calibration(CalibrationReport {
+            prior: "twin pi4b v1".into(),
+            twin_toml: "[twin]".into(),
+            power_model: PowerModelSettings {
+                supply_v: 5.0,
+                idle_w: 2.5,
+                core_w: 1.0,
+                dram_nj_per_byte: 0.25,
+                noise_w: 0.0,
+                seed: 1,
+                twin: None,
+            },
+            rows: vec![CalibrationRow {
+                model: "tiny".into(),
+                class: "tiny".into(),
+                measured_latency_us: 10.0,
+                fitted_latency_us: 10.5,
+                measured_dynamic_uj: 1.0,
+                fitted_dynamic_uj: 1.0,
+            }],
         }),
     ];
     msgs.into_iter().enumerate().map(|(i, msg)| Envelope { seq: i as u32 + 1, msg }).collect()

@@ -61,6 +61,8 @@ pub fn host_to_device() -> impl Strategy<Value = HostToDevice> {
             .prop_map(|(hash, crc32)| HostToDevice::UploadCommit(UploadCommitRequest { hash, crc32 })),
         measure_request().prop_map(HostToDevice::Measure),
         any::<u32>().prop_map(|duration_ms| HostToDevice::ReadSensor(ReadSensorRequest { duration_ms })),
+        (hash(), shape()).prop_map(|(hash, input_shape)| HostToDevice::Explain(ExplainRequest { hash, input_shape })),
+        measure_request().prop_map(|m| HostToDevice::Calibrate(CalibrateRequest { protocol: m.protocol })),
     ]
 }
 
@@ -184,6 +186,7 @@ pub fn wire_error() -> impl Strategy<Value = WireError> {
         Just(WireError::SensorFault),
         Just(WireError::BadRequest),
         Just(WireError::Internal),
+        Just(WireError::NoTwin),
     ]
 }
 
@@ -201,7 +204,23 @@ pub fn device_to_host() -> impl Strategy<Value = DeviceToHost> {
         measurement().prop_map(DeviceToHost::Measurement),
         sensor_reading().prop_map(DeviceToHost::SensorReading),
         (wire_error(), "\\PC{0,60}").prop_map(|(error, detail)| DeviceToHost::Error(ErrorResponse { error, detail })),
+        (hash(), text(), any::<u16>(), proptest::collection::vec(op_cost(), 0..4))
+            .prop_map(|(hash, twin, threads, ops)| DeviceToHost::Explanation(Explanation { hash, twin, threads, ops })),
     ]
+}
+
+fn op_cost() -> impl Strategy<Value = OpCost> {
+    (text(), text(), any::<u64>(), any::<u64>(), any::<f64>(), any::<f64>(), any::<f64>()).prop_map(
+        |(name, kind, macs, dram_bytes, time_us, energy_uj, dynamic_energy_uj)| OpCost {
+            name,
+            kind,
+            macs,
+            dram_bytes,
+            time_us,
+            energy_uj,
+            dynamic_energy_uj,
+        },
+    )
 }
 
 /// Any envelope around a message from `msg`.

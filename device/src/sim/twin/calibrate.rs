@@ -49,6 +49,8 @@ pub struct Calibration {
     pub twin: Twin,
     /// Per-model errors after the fit.
     pub errors: Vec<FitError>,
+    /// Constants the fit could not pin down (a non-positive fitted value), held at the prior.
+    pub held: Vec<&'static str>,
 }
 
 impl Calibration {
@@ -172,22 +174,49 @@ fn set_energy_unknowns(twin: &mut Twin, x: &[f64; 4]) -> Result<(), CalibrationE
 }
 
 /// Solves `Σ_j features_j · unknown_j = target` over the observations (relative weighting);
-/// unknowns no observation exercises keep their `prior` value.
+/// unknowns no observation exercises keep their `prior` value. A fitted value that is not
+/// positive (two constants the reference models cannot tell apart, plus measurement noise)
+/// is held at its prior and the others are fitted again, one at a time, most negative first
+/// (an active-set non-negative least squares); the held ones are returned by index.
 fn fit_unknowns<const N: usize>(
     features: &[[f64; N]],
     targets: &[f64],
     prior: [f64; N],
-) -> Result<[f64; N], CalibrationError> {
-    let used: Vec<usize> = (0..N).filter(|&j| features.iter().any(|f| f[j] != 0.0)).collect();
-    let rows: Vec<Vec<f64>> =
-        features.iter().zip(targets).map(|(f, t)| used.iter().map(|&j| f[j] / t).collect()).collect();
-    let ones = vec![1.0; targets.len()];
-    let solved = lsq::solve(&rows, &ones)?;
-    let mut out = prior;
-    for (&j, v) in used.iter().zip(solved) {
-        out[j] = v;
+) -> Result<([f64; N], Vec<usize>), CalibrationError> {
+    let mut free: Vec<usize> = (0..N).filter(|&j| features.iter().any(|f| f[j] != 0.0)).collect();
+    let mut held = Vec::new();
+    loop {
+        let rows: Vec<Vec<f64>> =
+            features.iter().zip(targets).map(|(f, t)| free.iter().map(|&j| f[j] / t).collect()).collect();
+        let rhs: Vec<f64> = features
+            .iter()
+            .zip(targets)
+            .map(|(f, t)| 1.0 - held.iter().map(|&j: &usize| f[j] * prior[j]).sum::<f64>() / t)
+            .collect();
+        let solved = lsq::solve(&rows, &rhs)?;
+        let worst = free
+            .iter()
+            .zip(&solved)
+            .filter(|&(_, &v)| v <= 0.0)
+            .min_by(|a, b| {
+                (a.1 / prior[*a.0].max(f64::MIN_POSITIVE)).total_cmp(&(b.1 / prior[*b.0].max(f64::MIN_POSITIVE)))
+            })
+            .map(|(&j, _)| j);
+        match worst {
+            Some(j) if free.len() > 1 && prior[j] > 0.0 => {
+                free.retain(|&k| k != j);
+                held.push(j);
+            }
+            _ => {
+                let mut out = prior;
+                for (&j, v) in free.iter().zip(solved) {
+                    out[j] = v;
+                }
+                held.sort_unstable();
+                return Ok((out, held));
+            }
+        }
     }
-    Ok(out)
 }
 
 fn check(observations: &[Observation]) -> Result<(), CalibrationError> {
@@ -213,12 +242,14 @@ pub fn fit(prior: &Twin, observations: &[Observation], idle_w: Option<f64>) -> R
     }
     let time: Vec<[f64; 7]> = observations.iter().map(|o| time_features(&twin, &o.facts)).collect();
     let latencies: Vec<f64> = observations.iter().map(|o| o.latency_s).collect();
-    let fitted = fit_unknowns(&time, &latencies, time_unknowns(&twin))?;
+    let (fitted, held_time) = fit_unknowns(&time, &latencies, time_unknowns(&twin))?;
     set_time_unknowns(&mut twin, &fitted)?;
     let energy: Vec<[f64; 4]> = observations.iter().map(|o| energy_features(&twin, &o.facts)).collect();
     let energies: Vec<f64> = observations.iter().map(|o| o.dynamic_energy_j).collect();
-    let fitted = fit_unknowns(&energy, &energies, energy_unknowns(&twin))?;
+    let (fitted, held_energy) = fit_unknowns(&energy, &energies, energy_unknowns(&twin))?;
     set_energy_unknowns(&mut twin, &fitted)?;
+    let held =
+        held_time.iter().map(|&j| TIME_UNKNOWNS[j]).chain(held_energy.iter().map(|&j| ENERGY_UNKNOWNS[j])).collect();
     let errors = observations
         .iter()
         .map(|o| {
@@ -230,7 +261,7 @@ pub fn fit(prior: &Twin, observations: &[Observation], idle_w: Option<f64>) -> R
             }
         })
         .collect();
-    Ok(Calibration { twin, errors })
+    Ok(Calibration { twin, errors, held })
 }
 
 #[cfg(test)]

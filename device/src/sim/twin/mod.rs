@@ -61,12 +61,28 @@ fn twin_file(spec: &str) -> Result<TwinFile, TwinFileError> {
     }
 }
 
+/// Makes a relative twin file named by `profile`'s `[power_model] twin` relative to
+/// `profile_dir` (a bundled twin's bare name is left alone).
+pub fn resolve_twin_path(profile: &mut BoardProfile, profile_dir: &std::path::Path) {
+    let Some(model) = profile.power_model.as_mut() else { return };
+    let Some(spec) = model.twin.as_mut() else { return };
+    let is_file = spec.contains('/') || spec.ends_with(".toml");
+    if is_file && std::path::Path::new(spec.as_str()).is_relative() {
+        *spec = profile_dir.join(spec.as_str()).display().to_string();
+    }
+}
+
 impl Twin {
-    /// The twin of a simulated `profile`: the SoC from `WATTEVO_TWIN` or the profile's name,
-    /// the board power from its `[power_model]`, tract's threads from its `[runtime]`.
+    /// The twin of a simulated `profile`: the SoC from `WATTEVO_TWIN`, else the `[power_model]`'s
+    /// `twin` key, else the profile's name; the board power from its `[power_model]`, tract's
+    /// threads from its `[runtime]`. A relative twin path is taken as the caller resolved it
+    /// (the agent resolves it against the profile's directory, [`resolve_twin_path`]).
     pub fn for_profile(profile: &BoardProfile) -> Result<Self, TwinError> {
         let board = profile.power_model.clone().ok_or_else(|| TwinError::NoPowerModel(profile.name.clone()))?;
-        let spec = std::env::var(TWIN_ENV).unwrap_or_else(|_| twin_name_for(&profile.name).to_string());
+        let spec = std::env::var(TWIN_ENV)
+            .ok()
+            .or_else(|| board.twin.clone())
+            .unwrap_or_else(|| twin_name_for(&profile.name).to_string());
         Ok(Self { soc: twin_file(&spec)?, board, threads: profile.runtime.tract_threads.max(1) })
     }
 
@@ -104,6 +120,7 @@ pub(crate) mod tests {
             dram_nj_per_byte: 0.16,
             noise_w: 0.0,
             seed: 1,
+            twin: None,
         };
         Twin { soc, board, threads }
     }
