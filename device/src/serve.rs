@@ -124,10 +124,7 @@ impl Agent {
 
     fn explain(&mut self, req: &ExplainRequest) -> DeviceToHost {
         let Some(twin) = self.board_twin().cloned() else { return no_twin(&self.board_name) };
-        let shape = match input_shape(&req.input_shape) {
-            Ok(shape) => shape,
-            Err(reply) => return reply,
-        };
+        let Some(shape) = input_shape(&req.input_shape) else { return bad_shape() };
         match self.store.model_for(&req.hash, &shape) {
             Ok(model) => DeviceToHost::Explanation(twin_service::explain(&twin, model, req.hash)),
             Err(e) => store_error(&e),
@@ -171,10 +168,7 @@ impl Agent {
     }
 
     fn measure(&mut self, req: &MeasureRequest) -> DeviceToHost {
-        let shape = match input_shape(&req.input_shape) {
-            Ok(shape) => shape,
-            Err(reply) => return reply,
-        };
+        let Some(shape) = input_shape(&req.input_shape) else { return bad_shape() };
         let model = match self.store.model_for(&req.hash, &shape) {
             Ok(model) => model,
             Err(e) => return store_error(&e),
@@ -195,13 +189,17 @@ impl Agent {
     }
 }
 
-/// A requested input shape, or the refusal of an empty, zero or too large one.
-fn input_shape(dims: &[u32]) -> Result<Vec<usize>, DeviceToHost> {
+/// A requested input shape; `None` for an empty, zero or too large one ([`bad_shape`]).
+fn input_shape(dims: &[u32]) -> Option<Vec<usize>> {
     let elements = dims.iter().try_fold(1u64, |acc, &d| acc.checked_mul(u64::from(d)));
     if dims.is_empty() || !matches!(elements, Some(1..=MAX_INPUT_ELEMENTS)) {
-        return Err(error(WireError::BadRequest, "input_shape empty, zero or too large"));
+        return None;
     }
-    Ok(dims.iter().map(|&d| d as usize).collect())
+    Some(dims.iter().map(|&d| d as usize).collect())
+}
+
+fn bad_shape() -> DeviceToHost {
+    error(WireError::BadRequest, "input_shape empty, zero or too large")
 }
 
 fn no_twin(board: &str) -> DeviceToHost {
