@@ -2,22 +2,23 @@
 //! the known-good CNN (`wattevo train --preset cnn`) reaches ≥ 0.97 test accuracy, computed by
 //! tract from the exported ONNX, which agrees with burn's to within 0.1 percentage point; a
 //! two-head run trains both heads and partition 1's file is smaller than partition 0's.
-//! The training budget keeps the whole test under a minute on a 2-core machine.
+//! The budgets are epochs, not seconds, so the result does not depend on the machine's load.
 
 use wattevo::data::{DatasetName, LoadOptions, SplitConfig, load_splits};
 use wattevo::genome::network::{CNN_PRESET, PhenotypeNetwork};
 use wattevo::nn::train::LossKind;
 use wattevo::pipeline::single::{ExportedAccuracy, SingleReport, SingleSettings, train_and_export};
+use wattevo::pipeline::train::Budget;
 
-/// What `wattevo train --preset cnn --train-seed 7 [--partition-point K]` does, through the
-/// library.
-fn train_cnn(out: &std::path::Path, seconds: f64, partition_point: Option<usize>) -> SingleReport {
+/// What `wattevo train --preset cnn --train-seed 7 --epochs N [--partition-point K]` does,
+/// through the library.
+fn train_cnn(out: &std::path::Path, epochs: usize, partition_point: Option<usize>) -> SingleReport {
     let options =
         LoadOptions { data_dir: None, resize_to: None, split: SplitConfig { seed: 7, ..SplitConfig::default() } };
     let data = load_splits(DatasetName::Digits, &options).expect("digits load");
     let network = PhenotypeNetwork::parse(CNN_PRESET).expect("preset parses");
     let spec = network.build(data.train.input_shape(), data.train.num_classes(), partition_point).expect("fits");
-    let settings = SingleSettings { seed: 7, loss: LossKind::Logits, seconds, out };
+    let settings = SingleSettings { seed: 7, loss: LossKind::Logits, budget: Budget::Epochs(epochs), out };
     train_and_export(&spec, &network.learning, &data, &settings, &mut |_| {}).expect("trains and exports")
 }
 
@@ -25,10 +26,14 @@ fn exported<'a>(report: &'a SingleReport, name: &str) -> &'a ExportedAccuracy {
     report.exported.iter().find(|e| e.name == name).unwrap_or_else(|| panic!("{name} exported: {report:?}"))
 }
 
+/// Epochs of the full run (it stops early once the validation loss stops improving; the
+/// two-head run gets half).
+const EPOCHS: usize = 80;
+
 #[test]
 fn known_good_cnn_learns_digits_and_two_heads_both_learn() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let report = train_cnn(&dir.path().join("cnn"), 25.0, None);
+    let report = train_cnn(&dir.path().join("cnn"), EPOCHS, None);
     let network = exported(&report, "network");
     eprintln!("digits cnn: {:?}, {network:?}", report.training);
     assert!(network.test_accuracy >= 0.97, "test accuracy {network:?}");
@@ -36,7 +41,7 @@ fn known_good_cnn_learns_digits_and_two_heads_both_learn() {
     assert!(dir.path().join("cnn/network.onnx").is_file());
 
     // extra head after the first pooling layer
-    let report = train_cnn(&dir.path().join("two"), 15.0, Some(1));
+    let report = train_cnn(&dir.path().join("two"), EPOCHS / 2, Some(1));
     let (p0, p1) = (exported(&report, "partition0"), exported(&report, "partition1"));
     eprintln!("two heads: {p0:?} {p1:?}");
     assert!(p0.test_accuracy > 0.9 && p1.test_accuracy > 0.8, "both heads learn: {p0:?} {p1:?}");

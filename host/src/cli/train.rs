@@ -25,6 +25,7 @@ use crate::genome::network::{CNN_PRESET, PhenotypeNetwork, random_network};
 use crate::netspec::NetSpec;
 use crate::nn::train::{LossKind, Progress};
 use crate::pipeline::single::{SingleReport, SingleSettings, train_and_export};
+use crate::pipeline::train::Budget;
 
 /// Built-in networks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -58,6 +59,10 @@ pub struct TrainArgs {
     /// Training budget in seconds of wall-clock time.
     #[arg(long, default_value_t = 60.0)]
     pub seconds: f64,
+    /// Train for this many epochs instead of --seconds: the same result on any machine, whatever
+    /// its load.
+    #[arg(long, conflicts_with = "seconds", value_parser = clap::value_parser!(u32).range(1..))]
+    pub epochs: Option<u32>,
     /// Seed of the data split, the weights and the batch order.
     #[arg(long, default_value_t = 0)]
     pub train_seed: u64,
@@ -93,9 +98,15 @@ impl TrainArgs {
         let data = crate::data::load_splits(self.dataset, &options).context("loading the dataset")?;
         let (spec, learning) = self.network(data.train.input_shape(), data.train.num_classes())?;
         let loss = if self.double_softmax { LossKind::DoubleSoftmax } else { LossKind::Logits };
-        let settings = SingleSettings { seed: self.train_seed, loss, seconds: self.seconds, out: &self.out };
-        let bar = progress::bar((self.seconds * 1000.0) as u64, "{bar:30} {msg}", self.json);
-        let report = train_and_export(&spec, &learning, &data, &settings, &mut |p| show_progress(&bar, p))?;
+        let (budget, bar_length) = match self.epochs {
+            Some(epochs) => (Budget::Epochs(epochs as usize), u64::from(epochs)),
+            None => (Budget::Seconds(self.seconds), (self.seconds * 1000.0) as u64),
+        };
+        let settings = SingleSettings { seed: self.train_seed, loss, budget, out: &self.out };
+        let bar = progress::bar(bar_length, "{bar:30} {msg}", self.json);
+        let by_epoch = self.epochs.is_some();
+        let report =
+            train_and_export(&spec, &learning, &data, &settings, &mut |p| show_progress(&bar, p, by_epoch))?;
         bar.finish_and_clear();
         let report = TrainReport { dataset: self.dataset.to_string(), report };
         if self.json {
@@ -121,8 +132,8 @@ impl TrainArgs {
     }
 }
 
-fn show_progress(bar: &ProgressBar, p: &Progress) {
-    bar.set_position(p.elapsed.as_millis() as u64);
+fn show_progress(bar: &ProgressBar, p: &Progress, by_epoch: bool) {
+    bar.set_position(if by_epoch { p.epoch as u64 } else { p.elapsed.as_millis() as u64 });
     let val = match &p.validation {
         Some(v) => match v.extra {
             Some(e) => format!(" val acc {:.4} / {:.4}", v.main.accuracy, e.accuracy),

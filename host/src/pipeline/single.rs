@@ -53,8 +53,9 @@ pub struct SingleSettings<'a> {
     pub seed: u64,
     /// The loss both heads are trained with.
     pub loss: LossKind,
-    /// Wall-clock seconds of training.
-    pub seconds: f64,
+    /// How long to train: wall-clock seconds, or epochs (reproducible on any machine, whatever
+    /// its load).
+    pub budget: Budget,
     /// Where the ONNX files and `checkpoint/` go.
     pub out: &'a Path,
 }
@@ -92,7 +93,7 @@ pub fn train_and_export(
         learning,
         seed: settings.seed,
         loss: settings.loss,
-        budget: Budget::Seconds(settings.seconds),
+        budget: settings.budget,
         warm_start: None,
         inherit: None,
         race: None,
