@@ -105,8 +105,7 @@ impl TrainArgs {
         let settings = SingleSettings { seed: self.train_seed, loss, budget, out: &self.out };
         let bar = progress::bar(bar_length, "{bar:30} {msg}", self.json);
         let by_epoch = self.epochs.is_some();
-        let report =
-            train_and_export(&spec, &learning, &data, &settings, &mut |p| show_progress(&bar, p, by_epoch))?;
+        let report = train_and_export(&spec, &learning, &data, &settings, &mut |p| show_progress(&bar, p, by_epoch))?;
         bar.finish_and_clear();
         let report = TrainReport { dataset: self.dataset.to_string(), report };
         if self.json {
