@@ -7,7 +7,9 @@
 //! and column, and the dotted key at fault (`power_model.idle_w`), plus what was expected there.
 //!
 //! Validation is the schema's: every type must fit, required keys must be present and unknown
-//! keys are refused (a typo is an error, not a silently ignored setting).
+//! keys are refused (a typo is an error, not a silently ignored setting). Then the values
+//! (`values`): a negative or NaN power figure, a zero timeout, an empty repetition range are
+//! refused the same way, with their key and line.
 
 use alloc::borrow::ToOwned;
 use alloc::format;
@@ -52,7 +54,7 @@ impl core::error::Error for ProfileParseError {}
 /// assert!(err.to_string().starts_with("boards/x.toml:4:8: key `serial.baud`: "), "{err}");
 /// ```
 pub fn parse_board_profile(text: &str, origin: &str) -> Result<BoardProfile, ProfileParseError> {
-    toml::from_str(text).map_err(|err| {
+    let profile: BoardProfile = toml::from_str(text).map_err(|err| {
         let start = err.span().map_or(0, |span| span.start).min(text.len());
         let (line, column) = line_column(text, start);
         ProfileParseError {
@@ -62,7 +64,18 @@ pub fn parse_board_profile(text: &str, origin: &str) -> Result<BoardProfile, Pro
             key: key_at(text, start, err.message()),
             message: err.message().trim().to_owned(),
         }
-    })
+    })?;
+    if let Some(bad) = values::bad_values(&profile).into_iter().next() {
+        let (line, column) = values::offset_of(text, bad.key).map_or((1, 1), |at| line_column(text, at));
+        return Err(ProfileParseError {
+            origin: origin.to_owned(),
+            line,
+            column,
+            key: bad.key.to_owned(),
+            message: bad.message,
+        });
+    }
+    Ok(profile)
 }
 
 /// 1-based line and column (in characters) of byte `offset` in `text`.
@@ -106,3 +119,4 @@ fn key_at(text: &str, offset: usize, message: &str) -> String {
 
 #[cfg(test)]
 mod tests;
+mod values;

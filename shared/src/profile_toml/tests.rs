@@ -114,3 +114,32 @@ fn an_error_without_a_key_omits_it() {
     };
     assert_eq!(err.to_string(), "x.toml:1:1: expected a table");
 }
+
+#[test]
+fn values_a_board_cannot_have_are_refused_at_their_line() {
+    let sim = bundled("sim");
+    let cases = [
+        ("idle_w = 2.7", "idle_w = -2.7", "power_model.idle_w"),
+        ("core_w = 0.925", "core_w = nan", "power_model.core_w"),
+        ("timeout_ms = 2000", "timeout_ms = 0", "serial.timeout_ms"),
+        ("max_repetitions = 20", "max_repetitions = 2", "measure.max_repetitions"),
+        ("shunt_ohms = 0.01", "shunt_ohms = 0.0", "sensor.shunt_ohms"),
+    ];
+    for (good, bad, key) in cases {
+        assert!(sim.contains(good), "sim.toml has `{good}`");
+        let text = sim.replacen(good, bad, 1);
+        let err = parse_board_profile(&text, "sim.toml").expect_err(bad);
+        assert_eq!(err.key, key, "{err}");
+        let line = text.lines().position(|l| l.trim_start().starts_with(bad)).expect("the edited line") + 1;
+        assert_eq!(err.line, line, "{err}");
+    }
+}
+
+#[test]
+fn a_bad_default_points_at_its_table() {
+    // `min_repetitions` left at its default (5) above an explicit `max_repetitions = 1`.
+    let text = format!("{MINIMAL}[measure]\nmax_repetitions = 1\n");
+    let err = parse_board_profile(&text, "x.toml").expect_err("max below the default min");
+    assert_eq!(err.key, "measure.max_repetitions");
+    assert_eq!(err.line, text.lines().count(), "{err}");
+}
