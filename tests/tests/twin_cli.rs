@@ -23,6 +23,8 @@ fn explain_breaks_the_measured_latency_down_by_operator() {
         run(wattevo().arg("profile").arg(&model).args(["--board", "sim", "--explain", "--json"]).args(SHORT));
     assert!(output.status.success(), "{stderr}");
     let json: Value = serde_json::from_str(&stdout).expect("JSON");
+    let source = json["source"].as_str().expect("source");
+    assert!(source.starts_with("SIMULATED") && source.contains("twin pi4b v"), "names the twin: {source}");
     let explanation = &json["explanation"];
     assert_eq!(explanation["predicted"], Value::Bool(true));
     assert!(explanation["twin"].as_str().is_some_and(|t| t.starts_with("twin pi4b v")), "{explanation}");
