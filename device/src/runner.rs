@@ -50,6 +50,14 @@ pub enum RunnerError {
     /// The model failed while running.
     #[error("tract failed running the model: {0}")]
     Run(String),
+    /// The model plans to use more memory than the board allows.
+    #[error("the model plans to use {needed} bytes (weights and tensors), more than the board's {limit}")]
+    Memory {
+        /// Bytes planned.
+        needed: u64,
+        /// The limit.
+        limit: u64,
+    },
 }
 
 fn stage<T>(stage: &'static str, r: TractResult<T>) -> Result<T, RunnerError> {
@@ -129,9 +137,19 @@ fn typed_model(bytes: &[u8], input_shape: Option<&[usize]>) -> Result<(TypedMode
 
 /// Parses, types, optimises and plans `bytes`, for `input_shape` or the declared one.
 pub fn load_model(bytes: &[u8], input_shape: Option<&[usize]>) -> Result<LoadedModel, RunnerError> {
+    load_model_within(bytes, input_shape, u64::MAX)
+}
+
+/// [`load_model`], refusing a model whose typed graph plans more than `limit` bytes of weights
+/// and tensors before anything is optimised or allocated for it.
+pub fn load_model_within(bytes: &[u8], input_shape: Option<&[usize]>, limit: u64) -> Result<LoadedModel, RunnerError> {
     let started = Instant::now();
     let (typed, shape) = typed_model(bytes, input_shape)?;
     let bytes_est = ByteEstimate::of(&typed);
+    let needed = bytes_est.bytes_per_inference();
+    if needed > limit {
+        return Err(RunnerError::Memory { needed, limit });
+    }
     let decluttered = stage("declutter", typed.into_decluttered())?;
     let optimised = stage("optimise", decluttered.clone().into_optimized())?;
     let facts = stage("read the operators of", ModelFacts::of(&decluttered, &optimised))?;

@@ -68,7 +68,7 @@ impl Agent {
             sensor: sensor_info,
             cpu: load.describe_cpu(cpu_info(runtime.tract_threads.max(1))),
             sampler: Sampler::new(sensor, rate_hz),
-            store: ModelStore::new(runtime.model_cache_bytes),
+            store: ModelStore::new(runtime.model_cache_bytes).with_memory_limit(runtime.max_model_memory_bytes),
             load,
             thermal,
             twin: None,

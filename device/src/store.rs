@@ -15,7 +15,7 @@ use wattevo_proto::{
     CommittedResponse, MAX_CHUNK_BYTES, MAX_MODEL_BYTES, ModelHash, UploadBeginRequest, UploadState, WireError, crc32,
 };
 
-use crate::runner::{LoadedModel, RunnerError, load_model};
+use crate::runner::{LoadedModel, RunnerError, load_model_within};
 
 /// Uploads held at once.
 pub const MAX_UPLOADS: usize = 2;
@@ -48,6 +48,9 @@ impl StoreError {
             Self::Runner(RunnerError::InputShape { .. }) => WireError::InputShapeMismatch,
             Self::Runner(RunnerError::Load { .. }) => WireError::InvalidModel,
             Self::Runner(RunnerError::Run(_)) => WireError::RunFailed,
+            Self::Runner(RunnerError::Memory { needed, limit }) => {
+                WireError::MemoryExceeded { needed: *needed, limit: *limit }
+            }
         }
     }
 }
@@ -95,13 +98,20 @@ pub struct ModelStore {
     models: HashMap<ModelHash, StoredModel>,
     uploads: HashMap<ModelHash, Upload>,
     cache_bytes: u64,
+    memory_limit: u64,
     clock: u64,
 }
 
 impl ModelStore {
     /// A store holding at most `cache_bytes` of models.
     pub fn new(cache_bytes: u64) -> Self {
-        Self { models: HashMap::new(), uploads: HashMap::new(), cache_bytes, clock: 0 }
+        Self { models: HashMap::new(), uploads: HashMap::new(), cache_bytes, memory_limit: u64::MAX, clock: 0 }
+    }
+
+    /// Refuses models that plan more than `limit` bytes of weights and tensors.
+    pub fn with_memory_limit(mut self, limit: u64) -> Self {
+        self.memory_limit = limit;
+        self
     }
 
     fn tick(&mut self) -> u64 {
@@ -192,7 +202,7 @@ impl ModelStore {
             if ModelHash::of(&up.data) != *hash {
                 return Err(StoreError::refused(WireError::ChecksumMismatch, "SHA-256 differs; upload dropped"));
             }
-            let loaded = load_model(&up.data, None)?;
+            let loaded = load_model_within(&up.data, None, self.memory_limit)?;
             self.insert(*hash, up.data, loaded);
         }
         let now = self.tick();
@@ -229,7 +239,7 @@ impl ModelStore {
         let model = self.models.get_mut(hash).ok_or_else(|| StoreError::refused(WireError::UnknownModel, ""))?;
         model.last_used = now;
         if model.loaded.input_shape != input_shape {
-            model.loaded = load_model(&model.bytes, Some(input_shape))?;
+            model.loaded = load_model_within(&model.bytes, Some(input_shape), self.memory_limit)?;
         }
         Ok(&model.loaded)
     }
@@ -260,6 +270,27 @@ mod tests {
         for (i, c) in bytes.chunks(usize::from(chunk_bytes)).enumerate() {
             store.chunk(&hash, i as u32, c).expect("chunk");
         }
+    }
+
+    #[test]
+    fn a_model_planning_more_memory_than_the_board_has_is_refused_and_the_store_goes_on() {
+        // 256 KB of weights whose product with the input is a 16 GiB tensor.
+        let mut graph = crate::sim::onnx::OnnxGraph::new("huge", &[1, 65536, 1], 3);
+        let input = graph.input();
+        let w = graph.weights("w", &[1, 65536]);
+        let out = graph.node("MatMul", &[&input, &w], vec![]);
+        let huge = graph.finish(&out);
+        let mut store = ModelStore::new(1 << 30).with_memory_limit(1 << 30);
+        begin(&mut store, &huge, 2048).expect("begin");
+        send_all(&mut store, &huge, 2048);
+        let err = store.commit(&ModelHash::of(&huge), crc32(&huge)).expect_err("16 GiB planned");
+        let WireError::MemoryExceeded { needed, limit } = err.wire() else { panic!("{err}") };
+        assert!(needed > 16 << 30 && limit == 1 << 30, "{needed} {limit}");
+        // A model that fits still loads.
+        let small = build_cnn(&OnnxCnn::small(), 5);
+        begin(&mut store, &small, 2048).expect("begin");
+        send_all(&mut store, &small, 2048);
+        store.commit(&ModelHash::of(&small), crc32(&small)).expect("the small model loads");
     }
 
     #[test]
@@ -335,7 +366,7 @@ mod tests {
     #[test]
     fn least_recently_used_model_is_evicted() {
         let models: Vec<Vec<u8>> = (0..3).map(|s| build_cnn(&OnnxCnn::small(), s)).collect();
-        let params = load_model(&models[0], None).expect("load").bytes.param_bytes;
+        let params = crate::runner::load_model(&models[0], None).expect("load").bytes.param_bytes;
         let one = models[0].len() as u64 + params;
         let mut store = ModelStore::new(2 * one + 100);
         for m in &models[..2] {

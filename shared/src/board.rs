@@ -144,11 +144,14 @@ pub struct RuntimeSettings {
     pub tract_threads: u16,
     /// Most bytes of models held at once (least recently used evicted).
     pub model_cache_bytes: u64,
+    /// Most memory one model may plan to use (its weights plus every tensor it produces, for
+    /// the requested input); a larger model is refused before it runs.
+    pub max_model_memory_bytes: u64,
 }
 
 impl Default for RuntimeSettings {
     fn default() -> Self {
-        Self { tract_threads: 1, model_cache_bytes: 256 * 1024 * 1024 }
+        Self { tract_threads: 1, model_cache_bytes: 256 * 1024 * 1024, max_model_memory_bytes: 1024 * 1024 * 1024 }
     }
 }
 

@@ -462,6 +462,13 @@ pub enum WireError {
     Internal,
     /// `Explain` or `Calibrate` on a board without a twin (its profile has no `[power_model]`).
     NoTwin,
+    /// The model plans to use more memory than the board allows (`runtime.max_model_memory_bytes`).
+    MemoryExceeded {
+        /// Bytes the model plans to use.
+        needed: u64,
+        /// The board's limit.
+        limit: u64,
+    },
 }
 
 /// An error answer: a code plus a short human-readable detail (at most 240 bytes).

@@ -197,6 +197,7 @@ fn nested_enum_variants_keep_their_indices() {
         (WireError::BadRequest, "0c"),
         (WireError::Internal, "0d"),
         (WireError::NoTwin, "0e"),
+        (WireError::MemoryExceeded { needed: 300, limit: 2 }, "0f ac 02 02"),
     ];
     for (error, golden) in errors {
         assert_eq!(bytes(&error), golden, "{error:?}");

@@ -143,6 +143,34 @@ fn sigterm_stops_the_agents_saves_and_exits_143_and_the_run_resumes() {
 }
 
 #[test]
+fn a_simulated_agent_that_dies_mid_measurement_is_reported_at_once_with_its_exit_status() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = common::write(dir.path(), "cnn.onnx", &common::cnn_onnx(32, 1));
+    // One 10-minute window of board time: the measurement's own deadline is longer still.
+    let mut child = wattevo()
+        .arg("profile")
+        .arg(&model)
+        .args(["--board", "sim", "--idle-ms", "100", "--min-duration-ms", "600000", "--repetitions", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn profile");
+    let started = Instant::now();
+    wait_until(&mut child, Duration::from_secs(60), || started.elapsed() > Duration::from_secs(3));
+    let agents = children(child.id());
+    assert_eq!(agents.len(), 1, "one simulated agent");
+    kill(Pid::from_raw(agents[0]), Signal::SIGKILL).expect("kill the agent");
+    let killed = Instant::now();
+    let status = wait_exit(&mut child, Duration::from_secs(30));
+    assert!(killed.elapsed() < Duration::from_secs(10), "noticed in {:?}", killed.elapsed());
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().expect("stderr"), &mut stderr).expect("stderr");
+    assert!(!status.success());
+    assert!(stderr.contains("agent") && stderr.contains("exited") && stderr.contains("SIGKILL"), "{stderr}");
+    assert_dead_soon(&agents);
+}
+
+#[test]
 fn a_second_ctrl_c_exits_at_once_with_130() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("run");

@@ -120,7 +120,21 @@ impl BoardSession {
     ) -> Result<Measurement, BoardError> {
         let input_shape = onnx_input_shape(model, "model")?;
         let request = measure_request(&self.profile.profile, overrides, ModelHash::of(model), input_shape, input_seed);
-        Ok(self.client.measure_model(model, &request)?)
+        self.client.measure_model(model, &request).map_err(|err| self.diagnose(err))
+    }
+
+    /// A client error, or — when a simulated agent has exited (its pty hung up, or it went
+    /// silent) — the agent's exit status and the tail of its log, with the client error lost
+    /// only in favour of that cause.
+    pub fn diagnose(&mut self, err: ClientError) -> BoardError {
+        let Some(sim) = self.sim.as_mut() else { return BoardError::Client(err) };
+        match sim.check_exited_within(Duration::from_millis(300)) {
+            Err(exited) => {
+                tracing::debug!(%err, "the link failed because the simulated agent exited");
+                BoardError::Sim(exited)
+            }
+            Ok(()) => BoardError::Client(err),
+        }
     }
 
     /// Where the figures come from, for every printed figure: `measured on pi4b with INA219`

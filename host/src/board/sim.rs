@@ -80,7 +80,9 @@ pub struct SimAgent {
     child: Child,
     agent: PathBuf,
     master: TTYPort,
-    _slave: TTYPort,
+    /// Held until the agent has opened its end (a master with no slave open reads EIO), then
+    /// dropped: from then on the agent's exit hangs the pty up, so a client notices at once.
+    slave: Option<TTYPort>,
     slave_path: String,
     board: String,
     log_path: PathBuf,
@@ -117,7 +119,7 @@ impl SimAgent {
             child,
             agent,
             master,
-            _slave: slave,
+            slave: Some(slave),
             slave_path,
             board: profile.profile.name.clone(),
             log_path,
@@ -178,7 +180,21 @@ impl SimAgent {
             tail: self.log_tail(),
             source: Box::new(source),
         })?;
+        self.slave = None;
         Ok(connected)
+    }
+
+    /// An error when the agent has exited, waiting up to `grace` for an agent whose pty just
+    /// hung up to become reapable.
+    pub fn check_exited_within(&mut self, grace: Duration) -> Result<(), SimError> {
+        let started = Instant::now();
+        loop {
+            self.check_alive()?;
+            if started.elapsed() >= grace {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// An error when the agent has exited.

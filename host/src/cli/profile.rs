@@ -59,12 +59,12 @@ impl ProfileArgs {
             Err(exit) => return Ok(exit),
         };
         progress.set_message(format!("uploading {name} ({} bytes)", bytes.len()));
-        let upload = session.client.upload(&bytes)?;
+        let upload = session.client.upload(&bytes).map_err(|e| session.diagnose(e))?;
         let overrides = self.measure.overrides();
         let profile = &session.profile.profile;
         let request = measure_request(profile, &overrides, ModelHash::of(&bytes), input_shape, self.input_seed);
         progress.set_message(format!("measuring on {} ({})", session.client.label(), session.source_label()));
-        let measurement = session.client.measure(&request)?;
+        let measurement = session.client.measure(&request).map_err(|e| session.diagnose(e))?;
         let explanation = if self.explain {
             progress.set_message("asking the board twin where the cost goes");
             Some(session.client.explain(request.hash, request.input_shape.clone())?)

@@ -15,12 +15,12 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::board::{BoardSession, MeasureOverrides, OpenOptions};
+use crate::board::{BoardError, BoardSession, ClientError, MeasureOverrides, OpenOptions};
 use crate::data::DataSplits;
 use crate::evolve::candidate::{EvalError, EvalRequest, Evaluation, Evaluator, ModuleCost};
 use crate::evolve::fitness::{FitnessFunction, Metrics};
 use crate::genome::SearchSpace;
-use wattevo_proto::Measurement;
+use wattevo_proto::{Measurement, WireError};
 
 use super::cache::MeasurementCache;
 use super::parallel::Schedule;
@@ -126,8 +126,15 @@ impl<'a> PipelineEvaluator<'a> {
     }
 
     /// Measures an ONNX model (cached by architecture, board and runtime versions), reopening
-    /// the board after a failure up to `retries` times.
-    fn measure(&mut self, bytes: &[u8], arch: &str, hits: &mut usize) -> Result<Measurement, EvalError> {
+    /// the board after a failure up to `retries` times. A model the board refuses for what it
+    /// is (it does not load, does not run, or needs more memory than the board has) is
+    /// `Ok(Err(reason))`: the candidate is invalid, the run goes on.
+    fn measure(
+        &mut self,
+        bytes: &[u8],
+        arch: &str,
+        hits: &mut usize,
+    ) -> Result<Result<Measurement, String>, EvalError> {
         let mut attempts = 0;
         loop {
             let Some(board) = self.board.as_mut() else {
@@ -137,12 +144,15 @@ impl<'a> PipelineEvaluator<'a> {
             let key = MeasurementCache::key(arch, &board.hello);
             if let Some(found) = self.cache.get(&key) {
                 *hits += 1;
-                return Ok(found.clone());
+                return Ok(Ok(found.clone()));
             }
             match board.measure_onnx(bytes, &self.target.overrides, 0) {
                 Ok(measurement) => {
                     self.cache.insert(key, measurement.clone());
-                    return Ok(measurement);
+                    return Ok(Ok(measurement));
+                }
+                Err(err) if model_refusal(&err).is_some() => {
+                    return Ok(Err(model_refusal(&err).unwrap_or_default()));
                 }
                 Err(err) if attempts < self.target.retries => {
                     attempts += 1;
@@ -186,7 +196,10 @@ impl<'a> PipelineEvaluator<'a> {
         let mut hits = 0;
         let mut metrics = Metrics::new();
         for (partition, accuracy) in &net.partitions {
-            let measured = self.measure(&partition.onnx, &partition.arch_hash, &mut hits)?;
+            let measured = match self.measure(&partition.onnx, &partition.arch_hash, &mut hits)? {
+                Ok(measured) => measured,
+                Err(reason) => return Ok(Evaluation::invalid(reason, prepared.phenotype)),
+            };
             insert_partition(&mut metrics, partition.partition.index(), *accuracy, &measured, partition.params);
         }
         if net.partitions.len() == 1 {
@@ -196,7 +209,10 @@ impl<'a> PipelineEvaluator<'a> {
         }
         let mut modules = Vec::new();
         for (module, exported) in &net.modules {
-            let measured = self.measure(&exported.onnx, &exported.arch_hash, &mut hits)?;
+            let measured = match self.measure(&exported.onnx, &exported.arch_hash, &mut hits)? {
+                Ok(measured) => measured,
+                Err(reason) => return Ok(Evaluation::invalid(reason, prepared.phenotype)),
+            };
             modules.push(ModuleCost {
                 module: *module,
                 arch_hash: exported.arch_hash.clone(),
@@ -221,6 +237,26 @@ impl<'a> PipelineEvaluator<'a> {
         evaluation.race_saved_s = net.raced_saved_s.unwrap_or(0.0);
         evaluation.modules = modules;
         Ok(evaluation)
+    }
+}
+
+/// Why the board refused a model for what the model is (a property of the candidate, not a
+/// failure of the board or the link), if it did.
+fn model_refusal(err: &BoardError) -> Option<String> {
+    match err {
+        BoardError::Client(ClientError::Agent { request, error, detail, .. })
+            if matches!(
+                error,
+                WireError::InvalidModel
+                    | WireError::InputShapeMismatch
+                    | WireError::RunFailed
+                    | WireError::MemoryExceeded { .. }
+            ) =>
+        {
+            Some(format!("the board refused the model ({request}): {error:?}: {detail}"))
+        }
+        BoardError::Model(e) => Some(format!("the board cannot be given the model: {e}")),
+        _ => None,
     }
 }
 
@@ -252,5 +288,38 @@ impl Evaluator for PipelineEvaluator<'_> {
 
     fn checkpoint(&mut self) -> Result<(), EvalError> {
         self.cache.save().map_err(|e| EvalError::caused_by("saving the measurement cache", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(error: WireError) -> BoardError {
+        BoardError::Client(ClientError::Agent {
+            link: "board sim".into(),
+            request: "UploadCommit",
+            error,
+            detail: "detail".into(),
+        })
+    }
+
+    #[test]
+    fn refusals_of_the_model_make_it_invalid_and_link_failures_do_not() {
+        for error in [
+            WireError::InvalidModel,
+            WireError::InputShapeMismatch,
+            WireError::RunFailed,
+            WireError::MemoryExceeded { needed: 2, limit: 1 },
+        ] {
+            let reason = model_refusal(&refused(error)).expect("a property of the model");
+            assert!(reason.contains("UploadCommit") && reason.contains("detail"), "{reason}");
+        }
+        for error in [WireError::SensorFault, WireError::Internal, WireError::BadFrame] {
+            assert_eq!(model_refusal(&refused(error)), None, "{error:?} is the board's failure");
+        }
+        let timeout =
+            BoardError::Client(ClientError::Timeout { link: "board sim".into(), request: "Measure", timeout_ms: 1 });
+        assert_eq!(model_refusal(&timeout), None);
     }
 }

@@ -187,6 +187,7 @@ pub fn wire_error() -> impl Strategy<Value = WireError> {
         Just(WireError::BadRequest),
         Just(WireError::Internal),
         Just(WireError::NoTwin),
+        (any::<u64>(), any::<u64>()).prop_map(|(needed, limit)| WireError::MemoryExceeded { needed, limit }),
     ]
 }
 
