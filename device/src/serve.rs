@@ -231,8 +231,28 @@ fn reply(port: &mut impl Write, seq: u32, msg: DeviceToHost) -> std::io::Result<
             encode_frame(&Envelope { seq, msg }).map_err(|e| std::io::Error::other(e.to_string()))?
         }
     };
-    port.write_all(&frame)?;
+    write_patiently(port, &frame)?;
     port.flush()
+}
+
+/// Writes all of `bytes`, waiting as long as the host takes to read: a write that times out
+/// or would block is backpressure (the host is busy, or has not read its answers yet), which
+/// slows the agent down instead of ending it. Only a real failure (the host hung up) stops it.
+fn write_patiently(port: &mut impl Write, mut bytes: &[u8]) -> std::io::Result<()> {
+    while !bytes.is_empty() {
+        match port.write(bytes) {
+            Ok(0) => return Err(ErrorKind::WriteZero.into()),
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if matches!(e.kind(), ErrorKind::Interrupted | ErrorKind::TimedOut | ErrorKind::WouldBlock) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// A pseudo-terminal slave reads and writes EIO once the master side is closed: a hang-up.
+fn is_hang_up(e: &std::io::Error) -> bool {
+    e.raw_os_error() == Some(libc::EIO)
 }
 
 /// Serves `port` until it reaches end of file or EIO (the host hung up) or fails.
@@ -242,8 +262,7 @@ pub fn serve<P: Read + Write>(agent: &mut Agent, port: &mut P) -> Result<(), Ser
     loop {
         let n = match port.read(&mut buf) {
             Ok(0) => return Ok(()),
-            // A pseudo-terminal slave reads EIO once the master side is closed: a hang-up.
-            Err(e) if e.raw_os_error() == Some(libc::EIO) => return Ok(()),
+            Err(e) if is_hang_up(&e) => return Ok(()),
             Ok(n) => n,
             Err(e) if matches!(e.kind(), ErrorKind::Interrupted | ErrorKind::TimedOut | ErrorKind::WouldBlock) => {
                 continue;
@@ -254,11 +273,17 @@ pub fn serve<P: Read + Write>(agent: &mut Agent, port: &mut P) -> Result<(), Ser
             match frame {
                 Ok(envelope) => {
                     let answer = agent.handle(envelope.msg);
-                    reply(port, envelope.seq, answer)?;
+                    match reply(port, envelope.seq, answer) {
+                        Err(e) if is_hang_up(&e) => return Ok(()),
+                        other => other?,
+                    }
                 }
                 Err(e) => {
                     tracing::debug!("dropped a bad frame: {e}");
-                    reply(port, 0, error(WireError::BadFrame, &e.to_string()))?;
+                    match reply(port, 0, error(WireError::BadFrame, &e.to_string())) {
+                        Err(e) if is_hang_up(&e) => return Ok(()),
+                        other => other?,
+                    }
                 }
             }
         }

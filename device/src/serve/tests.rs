@@ -246,3 +246,35 @@ fn oversized_and_invalid_uploads_are_refused_and_serving_goes_on() {
     ping(&mut link, 5, 3);
     link.cut();
 }
+
+/// A port whose writes time out `stalls` times (the host is not reading) before accepting a
+/// few bytes at a time.
+struct SlowReader {
+    stalls: usize,
+    written: Vec<u8>,
+}
+
+impl Write for SlowReader {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if self.stalls > 0 {
+            self.stalls -= 1;
+            return Err(ErrorKind::TimedOut.into());
+        }
+        let n = bytes.len().min(3);
+        self.written.extend_from_slice(&bytes[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn an_answer_waits_for_a_host_that_does_not_read_instead_of_ending_the_agent() {
+    let mut port = SlowReader { stalls: 50, written: Vec::new() };
+    reply(&mut port, 7, DeviceToHost::Pong(PingResponse { nonce: 9 })).expect("backpressure is not a failure");
+    let expected =
+        encode_frame(&Envelope { seq: 7, msg: DeviceToHost::Pong(PingResponse { nonce: 9 }) }).expect("frame");
+    assert_eq!(port.written, expected, "the whole frame, in order");
+}
