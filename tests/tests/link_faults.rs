@@ -85,3 +85,43 @@ fn session_measures_a_model_through_the_library_api() {
     assert!(measurement.inferences > 0 && measurement.energy_per_inference_j.mean > 0.0);
     assert!(session.source_label().starts_with("SIMULATED"));
 }
+
+#[test]
+fn a_host_that_does_not_read_slows_the_agent_down_and_does_not_end_it() {
+    use wattevo_proto::{Envelope, HostToDevice, PingRequest, encode_frame};
+    let mut sim = start_sim();
+    let mut client = sim.connect(Duration::from_secs(2)).expect("handshake");
+    // Pings sent without reading a single answer, until the pty's buffers are full both ways
+    // (the agent is then blocked writing an answer nobody reads).
+    let mut sent = 0u32;
+    for seq in 0..20_000u32 {
+        let ping = Envelope { seq: 1_000_000 + seq, msg: HostToDevice::Ping(PingRequest { nonce: seq }) };
+        if client.send_raw(&encode_frame(&ping).expect("frame")).is_err() {
+            break; // our own write timed out: the buffers are full
+        }
+        sent += 1;
+    }
+    assert!(sent > 100, "sent {sent} pings");
+    std::thread::sleep(Duration::from_secs(3));
+    sim.check_alive().expect("the agent waited for the host instead of exiting");
+    // Reading again: every answer arrives, then a new ping is answered.
+    let label = client.label().clone();
+    let mut port = client.into_port();
+    let mut answers = wattevo_proto::FrameDecoder::new();
+    let (mut pongs, mut quiet_since) = (0u32, std::time::Instant::now());
+    let mut buf = [0u8; 4096];
+    while quiet_since.elapsed() < Duration::from_secs(2) && pongs < sent {
+        match std::io::Read::read(&mut port, &mut buf) {
+            Ok(n) if n > 0 => {
+                pongs +=
+                    answers.feed::<wattevo_proto::DeviceToHost>(&buf[..n]).into_iter().filter(Result::is_ok).count()
+                        as u32;
+                quiet_since = std::time::Instant::now();
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(pongs, sent, "one answer per ping, none lost");
+    let mut client = wattevo::board::BoardClient::new(port, label, Duration::from_secs(2));
+    client.ping(7).expect("the agent still answers");
+}
