@@ -53,6 +53,18 @@ pub enum MeasureError {
     /// The sampler could not run.
     #[error(transparent)]
     Sampler(#[from] SamplerError),
+    /// The model runs too slowly for the request's time limit.
+    #[error(
+        "the model takes {run_us} µs per run: measuring it as asked would take {projected_ms} ms, more than the request's {limit_ms} ms"
+    )]
+    TooSlow {
+        /// Board time of one run, microseconds.
+        run_us: u64,
+        /// Projected length of the measurement, milliseconds.
+        projected_ms: u64,
+        /// The request's limit, milliseconds.
+        limit_ms: u64,
+    },
 }
 
 /// What a measurement needs besides the model and the request.
@@ -230,6 +242,23 @@ fn run_once(model: &LoadedModel, input: &TValue, load: &LoadSignal, clock: &Boar
     Ok(ran.count)
 }
 
+/// Refuses a model whose runs (`each`, measured on the first warm-up run) would make the
+/// measurement outlast the request's time limit, `elapsed` into it: the rest of the warm-up,
+/// every repetition at the longer of its minimum duration and its minimum runs, the last
+/// settling and idle windows.
+fn check_fits(req: &MeasureRequest, elapsed: Duration, each: Duration, idle: Duration) -> Result<(), MeasureError> {
+    let p = &req.protocol;
+    let window = Duration::from_millis(u64::from(p.min_duration_ms)).max(each * p.min_runs);
+    let rest = each * p.warmup_runs.saturating_sub(1) + window * u32::from(p.max_repetitions.max(1)) + SETTLE + idle;
+    let projected_ms = u64::try_from((elapsed + rest).as_millis()).unwrap_or(u64::MAX);
+    let limit_ms = req.time_limit_ms();
+    if projected_ms > limit_ms {
+        let run_us = u64::try_from(each.as_micros()).unwrap_or(u64::MAX);
+        return Err(MeasureError::TooSlow { run_us, projected_ms, limit_ms });
+    }
+    Ok(())
+}
+
 /// Relative 95 % CI half-width of energy per inference, percent.
 fn ci_pct(windows: &[Window]) -> f64 {
     let per_inference: Vec<f64> = windows.iter().map(|w| w.energy_j / w.inferences as f64).collect();
@@ -252,6 +281,7 @@ pub fn measure(
     let input_shape: Vec<usize> = req.input_shape.iter().map(|&d| d as usize).collect();
     let input = random_input(&input_shape, req.input_seed)?;
     let clock = ctx.sampler.clock().clone();
+    let started = clock.now();
     let wait = Duration::from_millis(u64::from(req.thermal_wait_ms));
     let poll = Duration::from_millis(500);
     let temperature_start_c = thermal_gate_on(&clock, temperature_c, ctx.thermal.max_start_c, wait, poll);
@@ -260,8 +290,13 @@ pub fn measure(
     let idle = Duration::from_millis(u64::from(req.protocol.idle_window_ms));
     idle_window(ctx.sampler, SETTLE)?; // sampled and discarded
     let (idle_before_w, _) = idle_window(ctx.sampler, idle)?;
-    for _ in 0..req.protocol.warmup_runs {
-        run_once(model, &input, ctx.load, &clock)?;
+    for warmup in 0..req.protocol.warmup_runs {
+        let before = clock.now();
+        let count = run_once(model, &input, ctx.load, &clock)?;
+        if warmup == 0 {
+            let each = clock.now().duration_since(before) / count.max(1);
+            check_fits(req, clock.now().duration_since(started), each, idle)?;
+        }
     }
     let mut runs = TimedRuns { model, input, req, latencies_us: Vec::new() };
     let (windows, stop_reason) = runs.repetitions(ctx)?;

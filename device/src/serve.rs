@@ -218,6 +218,9 @@ fn measure_error(e: &MeasureError) -> DeviceToHost {
         MeasureError::Run(_) => WireError::RunFailed,
         MeasureError::Sensor(_) => WireError::SensorFault,
         MeasureError::Sampler(_) => WireError::Internal,
+        &MeasureError::TooSlow { run_us, projected_ms, limit_ms } => {
+            WireError::TooSlow { run_us, projected_ms, limit_ms }
+        }
     };
     error(code, &e.to_string())
 }

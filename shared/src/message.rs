@@ -469,6 +469,16 @@ pub enum WireError {
         /// The board's limit.
         limit: u64,
     },
+    /// The model runs too slowly for the request: measuring it would take longer than
+    /// [`MeasureRequest::time_limit_ms`], the time the host waits.
+    TooSlow {
+        /// Board time of one run, microseconds.
+        run_us: u64,
+        /// Projected length of the whole measurement, milliseconds.
+        projected_ms: u64,
+        /// The request's time limit, milliseconds.
+        limit_ms: u64,
+    },
 }
 
 /// An error answer: a code plus a short human-readable detail (at most 240 bytes).
@@ -488,6 +498,20 @@ impl MeasureRequest {
     /// the shape is empty.
     pub fn batch_size(&self) -> Option<u32> {
         self.input_shape.first().copied()
+    }
+
+    /// The longest a measurement of this request may take on the board, milliseconds: both
+    /// idle windows, the thermal wait, warm-up, and every repetition at its minimum duration
+    /// with slack (× 1.5 + 1 s) for slow runs. The host waits this long (plus its link timeout);
+    /// the agent refuses a model whose runs would not fit, after its first run
+    /// ([`WireError::TooSlow`]), so a slow model is an answer, never a silent timeout.
+    pub fn time_limit_ms(&self) -> u64 {
+        let p = &self.protocol;
+        let idle_ms = 2 * u64::from(p.idle_window_ms);
+        let window_ms = u64::from(p.min_duration_ms) * 3 / 2 + 1_000;
+        let reps_ms = u64::from(p.max_repetitions.max(p.min_repetitions).max(1)) * window_ms;
+        let warmup_ms = 5_000 + u64::from(p.warmup_runs);
+        idle_ms + u64::from(self.thermal_wait_ms) + reps_ms + warmup_ms
     }
 }
 

@@ -198,6 +198,7 @@ fn nested_enum_variants_keep_their_indices() {
         (WireError::Internal, "0d"),
         (WireError::NoTwin, "0e"),
         (WireError::MemoryExceeded { needed: 300, limit: 2 }, "0f ac 02 02"),
+        (WireError::TooSlow { run_us: 1, projected_ms: 2, limit_ms: 3 }, "10 01 02 03"),
     ];
     for (error, golden) in errors {
         assert_eq!(bytes(&error), golden, "{error:?}");

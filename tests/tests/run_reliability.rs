@@ -264,6 +264,36 @@ fn a_run_where_every_candidate_is_invalid_says_so_and_fails() {
     assert!(!stdout.contains("NaN"), "{stdout}");
 }
 
+/// `boards/sim.toml` asking for a million runs per window: every model is too slow for it.
+fn too_slow_profile(dir: &Path) -> std::path::PathBuf {
+    let text = include_str!("../../boards/sim.toml").replacen("min_runs = 10", "min_runs = 1000000", 1);
+    assert!(text.contains("min_runs = 1000000"), "sim.toml sets min_runs = 10");
+    let path = dir.join("slow-sim.toml");
+    std::fs::write(&path, text).expect("write profile");
+    path
+}
+
+#[test]
+fn a_model_too_slow_for_the_protocol_is_refused_at_once_and_is_an_invalid_candidate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let profile = too_slow_profile(dir.path());
+    let model = common::write(dir.path(), "cnn.onnx", &common::cnn_onnx(8, 2));
+    let started = Instant::now();
+    let (output, _, stderr) = run(wattevo().arg("profile").arg(&model).arg("--board").arg(&profile));
+    assert!(!output.status.success());
+    assert!(stderr.contains("TooSlow") && stderr.contains("per run"), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(30), "answered, not timed out");
+
+    // In a run, such a model is an invalid candidate with that reason; the run goes on to its end.
+    let out = dir.path().join("run");
+    let mut command = wattevo();
+    tiny(&mut command, &out);
+    let (output, stdout, stderr) = run(command.arg("--board").arg(&profile));
+    assert!(!output.status.success() && stderr.contains("nothing valid was found"), "{stdout}{stderr}");
+    let log = log_text(&out);
+    assert!(log.contains("TooSlow"), "the log gives the reason: {log}");
+}
+
 #[test]
 fn bad_settings_are_refused_before_anything_is_written() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -199,12 +199,7 @@ impl HeldModels {
 /// How long a measurement may take: idle windows, thermal wait, warm-up and every repetition
 /// at its minimum duration (with slack for slow inferences), plus the ordinary timeout.
 pub fn measure_timeout(request: &MeasureRequest, base: Duration) -> Duration {
-    let protocol = &request.protocol;
-    let idle_ms = 2 * u64::from(protocol.idle_window_ms);
-    let window_ms = u64::from(protocol.min_duration_ms) * 3 / 2 + 1_000;
-    let reps_ms = u64::from(protocol.max_repetitions.max(protocol.min_repetitions).max(1)) * window_ms;
-    let warmup_ms = 5_000 + u64::from(protocol.warmup_runs);
-    base + Duration::from_millis(idle_ms + u64::from(request.thermal_wait_ms) + reps_ms + warmup_ms)
+    base + Duration::from_millis(request.time_limit_ms())
 }
 
 fn host_version() -> String {

@@ -251,6 +251,7 @@ fn model_refusal(err: &BoardError) -> Option<String> {
                     | WireError::InputShapeMismatch
                     | WireError::RunFailed
                     | WireError::MemoryExceeded { .. }
+                    | WireError::TooSlow { .. }
             ) =>
         {
             Some(format!("the board refused the model ({request}): {error:?}: {detail}"))
@@ -311,6 +312,7 @@ mod tests {
             WireError::InputShapeMismatch,
             WireError::RunFailed,
             WireError::MemoryExceeded { needed: 2, limit: 1 },
+            WireError::TooSlow { run_us: 1, projected_ms: 2, limit_ms: 1 },
         ] {
             let reason = model_refusal(&refused(error)).expect("a property of the model");
             assert!(reason.contains("UploadCommit") && reason.contains("detail"), "{reason}");

@@ -188,6 +188,11 @@ pub fn wire_error() -> impl Strategy<Value = WireError> {
         Just(WireError::Internal),
         Just(WireError::NoTwin),
         (any::<u64>(), any::<u64>()).prop_map(|(needed, limit)| WireError::MemoryExceeded { needed, limit }),
+        (any::<u64>(), any::<u64>(), any::<u64>()).prop_map(|(run_us, projected_ms, limit_ms)| WireError::TooSlow {
+            run_us,
+            projected_ms,
+            limit_ms
+        }),
     ]
 }
 

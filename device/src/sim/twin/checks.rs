@@ -125,3 +125,24 @@ fn sensor_and_board_are_labelled_simulated() {
     assert!(cpu.model.starts_with("SIMULATED twin pi4b v1: "), "{}", cpu.model);
     assert_eq!(cpu.cores, 4);
 }
+
+#[test]
+fn a_model_too_slow_for_the_requests_time_limit_is_refused_after_one_run() {
+    use crate::measure::MeasureError;
+    let mut board = SimBoard::new(&sim_profile(1)).expect("simulated board");
+    // 2.3 ms per run on the Pi 4 B twin; a million runs per window cannot fit the limit.
+    let model = load_model(&mlp(2048), None).expect("load");
+    let mut req = board.request(&model.input_shape);
+    req.protocol.min_runs = 1_000_000;
+    let start = board.clock().now();
+    let Err(MeasureError::TooSlow { run_us, projected_ms, limit_ms }) = board.measure(&model, &req) else {
+        panic!("refused as too slow")
+    };
+    assert!((2000..3000).contains(&run_us), "{run_us} µs per run");
+    assert!(projected_ms > limit_ms && limit_ms == req.time_limit_ms(), "{projected_ms} vs {limit_ms}");
+    let spent = board.clock().now().duration_since(start);
+    assert!(spent < std::time::Duration::from_secs(5), "refused before the windows: {spent:?} of board time");
+    // The same model with the profile's protocol fits.
+    req.protocol.min_runs = board.request(&model.input_shape).protocol.min_runs;
+    board.measure(&model, &req).expect("measured");
+}
