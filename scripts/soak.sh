@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-minutes=3 seed=11 generations=4 lambda=2
+minutes=3 seed=5 generations=12 lambda=2
 while [ $# -gt 0 ]; do
   case "$1" in
     --minutes) minutes=$2; shift 2 ;;
