@@ -1,7 +1,9 @@
 //! What the host needs to know about an ONNX model before measuring it: its input shape.
 //!
 //! Read from the `ModelProto` directly (no tract load): the first graph input that is not an
-//! initializer; a symbolic dimension (batch `N`) becomes 1. The board session
+//! initializer; a symbolic batch dimension (`N`, the first) becomes 1, any other symbolic or
+//! missing dimension is an error naming it (measuring `[N,1,H,W]` as `1×1×1×1` would measure
+//! another model). The board session
 //! (`board::BoardSession::measure_onnx`) and `wattevo profile` call it to size the input tensor
 //! of a measurement; the board client itself never decodes ONNX.
 
@@ -25,9 +27,21 @@ pub enum ModelInfoError {
         /// The model's file or name.
         model: String,
     },
+    /// A dimension after the batch has no fixed size.
+    #[error(
+        "{model}: input dimension {index} is {name}, not a fixed size; only the batch (dimension 0) may be symbolic (it is measured as 1) — export the model with a fixed input shape"
+    )]
+    UnsizedDimension {
+        /// The model's file or name.
+        model: String,
+        /// Which dimension, from 0.
+        index: usize,
+        /// `symbolic (H)` or `missing`.
+        name: String,
+    },
 }
 
-/// The input shape of the model's first real input, batch first; symbolic dimensions are 1.
+/// The input shape of the model's first real input, batch first; a symbolic batch is 1.
 pub fn onnx_input_shape(model_bytes: &[u8], model: &str) -> Result<Vec<u32>, ModelInfoError> {
     let proto = ModelProto::decode(model_bytes)
         .map_err(|err| ModelInfoError::NotOnnx { model: model.to_owned(), reason: err.to_string() })?;
@@ -42,14 +56,24 @@ pub fn onnx_input_shape(model_bytes: &[u8], model: &str) -> Result<Vec<u32>, Mod
         return Err(no_input());
     };
     let shape = tensor.shape.as_ref().ok_or_else(no_input)?;
-    Ok(shape
+    shape
         .dim
         .iter()
-        .map(|dim| match dim.value {
-            Some(Dim::DimValue(value)) if value > 0 => u32::try_from(value).unwrap_or(1),
-            _ => 1,
+        .enumerate()
+        .map(|(index, dim)| match &dim.value {
+            Some(Dim::DimValue(value)) if *value > 0 => Ok(u32::try_from(*value).unwrap_or(u32::MAX)),
+            _ if index == 0 => Ok(1),
+            other => Err(ModelInfoError::UnsizedDimension {
+                model: model.to_owned(),
+                index,
+                name: match other {
+                    Some(Dim::DimParam(name)) => format!("symbolic ({name})"),
+                    Some(Dim::DimValue(value)) => format!("{value}"),
+                    None => "missing".to_owned(),
+                },
+            }),
         })
-        .collect())
+        .collect()
 }
 
 #[cfg(test)]
@@ -75,7 +99,17 @@ mod tests {
         let dims = vec![Some(Dim::DimParam("N".into())), Some(Dim::DimValue(1)), Some(Dim::DimValue(28)), None];
         let graph = GraphProto { input: vec![input("x", dims)], ..GraphProto::default() };
         let bytes = ModelProto { graph: Some(graph), ..ModelProto::default() }.encode_to_vec();
-        assert_eq!(onnx_input_shape(&bytes, "m.onnx").expect("shape"), vec![1, 1, 28, 1]);
+        let err = onnx_input_shape(&bytes, "m.onnx").expect_err("dimension 3 has no size");
+        assert!(matches!(err, ModelInfoError::UnsizedDimension { index: 3, .. }), "{err}");
+        let dims = vec![Some(Dim::DimParam("N".into())), Some(Dim::DimValue(1)), Some(Dim::DimParam("H".into()))];
+        let graph = GraphProto { input: vec![input("x", dims)], ..GraphProto::default() };
+        let bytes = ModelProto { graph: Some(graph), ..ModelProto::default() }.encode_to_vec();
+        let err = onnx_input_shape(&bytes, "m.onnx").expect_err("H is symbolic");
+        assert!(err.to_string().contains("input dimension 2 is symbolic (H)"), "{err}");
+        let dims = vec![Some(Dim::DimParam("N".into())), Some(Dim::DimValue(1)), Some(Dim::DimValue(28))];
+        let graph = GraphProto { input: vec![input("x", dims)], ..GraphProto::default() };
+        let bytes = ModelProto { graph: Some(graph), ..ModelProto::default() }.encode_to_vec();
+        assert_eq!(onnx_input_shape(&bytes, "m.onnx").expect("shape"), vec![1, 1, 28], "a symbolic batch is 1");
     }
 
     #[test]
