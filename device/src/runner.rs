@@ -131,7 +131,12 @@ fn typed_model(bytes: &[u8], input_shape: Option<&[usize]>) -> Result<(TypedMode
     };
     let shape_err = |e: TractError| RunnerError::InputShape { requested: shape.clone(), detail: format!("{e:#}") };
     let model = model.with_input_fact(0, f32::fact(&shape).into()).map_err(shape_err)?;
-    let typed = model.into_typed().map_err(shape_err)?;
+    // Typing fails for a shape the model cannot take, but also for an operator tract does not
+    // implement: with the model's own declared shape, it is the model that is at fault.
+    let typed = match input_shape {
+        Some(_) => model.into_typed().map_err(shape_err)?,
+        None => stage("type", model.into_typed())?,
+    };
     Ok((typed, shape))
 }
 
@@ -209,6 +214,16 @@ impl LoadedModel {
 mod tests {
     use super::*;
     use crate::sim::onnx::{OnnxCnn, build_cnn};
+
+    #[test]
+    fn an_operator_tract_does_not_implement_is_an_invalid_model_not_a_shape_mismatch() {
+        let mut graph = crate::sim::onnx::OnnxGraph::new("unknown-op", &[1, 4], 1);
+        let input = graph.input();
+        let out = graph.unary("NoSuchOperator", &input);
+        let err = load_model(&graph.finish(&out), None).expect_err("unsupported");
+        assert!(matches!(err, RunnerError::Load { .. }), "{err}");
+        assert!(err.to_string().contains("NoSuchOperator"), "names the operator: {err}");
+    }
 
     #[test]
     fn a_small_cnn_loads_and_runs() {

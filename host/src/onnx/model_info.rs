@@ -43,6 +43,10 @@ pub enum ModelInfoError {
 
 /// The input shape of the model's first real input, batch first; a symbolic batch is 1.
 pub fn onnx_input_shape(model_bytes: &[u8], model: &str) -> Result<Vec<u32>, ModelInfoError> {
+    if model_bytes.is_empty() {
+        // An empty protobuf decodes as an empty ModelProto: say what it really is.
+        return Err(ModelInfoError::NotOnnx { model: model.to_owned(), reason: "the file is empty".to_owned() });
+    }
     let proto = ModelProto::decode(model_bytes)
         .map_err(|err| ModelInfoError::NotOnnx { model: model.to_owned(), reason: err.to_string() })?;
     let no_input = || ModelInfoError::NoInput { model: model.to_owned() };
@@ -116,6 +120,8 @@ mod tests {
     fn garbage_and_empty_graphs_are_errors() {
         let err = onnx_input_shape(&[0xff, 0xff, 0xff], "bad.onnx").expect_err("garbage");
         assert!(err.to_string().starts_with("bad.onnx: not an ONNX model"), "{err}");
+        let err = onnx_input_shape(&[], "empty.onnx").expect_err("empty");
+        assert!(err.to_string().contains("not an ONNX model") && err.to_string().contains("empty"), "{err}");
         let bytes = ModelProto { graph: Some(GraphProto::default()), ..ModelProto::default() }.encode_to_vec();
         assert!(matches!(onnx_input_shape(&bytes, "e.onnx"), Err(ModelInfoError::NoInput { .. })));
     }
