@@ -107,6 +107,8 @@ pub fn calibrate(
         format!("; held at the prior: {}", calibration.held.join(", "))
     };
     let mut twin = calibration.twin;
+    // A name of its own: figures from the fitted twin must not carry the bundled twin's label.
+    twin.soc.twin.name = format!("{}-fitted-{board}", prior.soc.twin.name);
     twin.soc.twin.fitted = format!(
         "fitted to board {board} by `wattevo boards --calibrate` on {} reference models: worst error {worst_latency:.1} % latency, {worst_energy:.1} % dynamic energy (prior: {}{held})",
         observations.len(),

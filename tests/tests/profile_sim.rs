@@ -3,22 +3,15 @@
 
 mod common;
 
-use common::{boards_dir, cnn_onnx, run, wattevo, write};
+use common::{SHORT_PROTOCOL, boards_dir, cnn_onnx, number, run, wattevo, write};
 use serde_json::Value;
-
-const SHORT: [&str; 8] =
-    ["--idle-ms", "100", "--min-duration-ms", "100", "--repetitions", "3", "--target-ci-pct", "50"];
-
-fn f(value: &Value, path: &str) -> f64 {
-    value.pointer(path).and_then(Value::as_f64).unwrap_or_else(|| panic!("{path} missing in {value}"))
-}
 
 #[test]
 fn profile_json_is_consistent_and_labelled_simulated() {
     let dir = tempfile::tempdir().expect("tempdir");
     let model = write(dir.path(), "cnn.onnx", &cnn_onnx(8, 7));
     let (output, stdout, stderr) =
-        run(wattevo().arg("profile").arg(&model).args(["--board", "sim", "--json"]).args(SHORT));
+        run(wattevo().arg("profile").arg(&model).args(["--board", "sim", "--json"]).args(SHORT_PROTOCOL));
     assert!(output.status.success(), "wattevo failed: {stderr}");
     let json: Value = serde_json::from_str(&stdout).expect("one JSON object on stdout");
     assert_eq!(json["simulated"], Value::Bool(true));
@@ -28,19 +21,19 @@ fn profile_json_is_consistent_and_labelled_simulated() {
     assert_eq!(json["model"]["input_shape"], serde_json::json!([1, 1, 28, 28]));
 
     let m = &json["measurement"];
-    let idle_w = f(m, "/idle_power_w");
-    let total_w = f(m, "/total_power_w/mean");
-    let dynamic_w = f(m, "/dynamic_power_w/mean");
-    let energy_j = f(m, "/energy_per_inference_j/mean");
-    let dynamic_energy_j = f(m, "/dynamic_energy_per_inference_j/mean");
-    let latency_s = f(m, "/latency_mean_us") * 1e-6;
+    let idle_w = number(m, "/idle_power_w");
+    let total_w = number(m, "/total_power_w/mean");
+    let dynamic_w = number(m, "/dynamic_power_w/mean");
+    let energy_j = number(m, "/energy_per_inference_j/mean");
+    let dynamic_energy_j = number(m, "/dynamic_energy_per_inference_j/mean");
+    let latency_s = number(m, "/latency_mean_us") * 1e-6;
     assert!(idle_w > 0.0 && total_w > idle_w, "idle {idle_w} W, total {total_w} W");
     // dynamic = total − idle, up to float rounding
     assert!((dynamic_w - (total_w - idle_w)).abs() <= 1e-6 * total_w, "{dynamic_w} vs {total_w} − {idle_w}");
     // energy per inference ≈ mean power × time per inference; the time per inference in a
     // window includes the loop's own overhead, so the product is a lower bound within sampling
     // error, and the two agree within the 95 % CI plus 25 % (loop overhead on a busy host).
-    let energy_ci = f(m, "/energy_per_inference_j/ci95");
+    let energy_ci = number(m, "/energy_per_inference_j/ci95");
     let product_j = total_w * latency_s;
     assert!(energy_j >= product_j * 0.95 - energy_ci, "E {energy_j} J < P·L {product_j} J");
     assert!(energy_j <= product_j * 1.25 + energy_ci, "E {energy_j} J ≫ P·L {product_j} J");
@@ -58,12 +51,12 @@ fn a_profile_asking_for_two_tract_threads_gets_them() {
         write(dir.path(), "sim-2threads.toml", sim.replace("tract_threads = 1", "tract_threads = 2").as_bytes());
     let model = write(dir.path(), "cnn.onnx", &cnn_onnx(32, 2));
     let (output, stdout, stderr) =
-        run(wattevo().arg("profile").arg(&model).arg("--board").arg(&board).arg("--json").args(SHORT));
+        run(wattevo().arg("profile").arg(&model).arg("--board").arg(&board).arg("--json").args(SHORT_PROTOCOL));
     assert!(output.status.success(), "wattevo failed: {stderr}");
     let json: Value = serde_json::from_str(&stdout).expect("one JSON object on stdout");
     assert_eq!(json["handshake"]["cpu"]["tract_threads"], 2);
-    assert!(f(&json["measurement"], "/inferences") > 0.0);
-    assert!(f(&json["measurement"], "/energy_per_inference_j/mean") > 0.0);
+    assert!(number(&json["measurement"], "/inferences") > 0.0);
+    assert!(number(&json["measurement"], "/energy_per_inference_j/mean") > 0.0);
 }
 
 #[test]
@@ -71,7 +64,7 @@ fn profile_table_labels_every_figure_simulated_from_any_directory() {
     let dir = tempfile::tempdir().expect("tempdir");
     let model = write(dir.path(), "cnn.onnx", &cnn_onnx(4, 11));
     let mut command = wattevo();
-    command.current_dir(dir.path()).arg("profile").arg(&model).args(["--board", "sim"]).args(SHORT);
+    command.current_dir(dir.path()).arg("profile").arg(&model).args(["--board", "sim"]).args(SHORT_PROTOCOL);
     let (output, stdout, stderr) = run(&mut command);
     assert!(output.status.success(), "wattevo failed: {stderr}");
     eprintln!("{stdout}"); // shown with --nocapture
@@ -96,7 +89,8 @@ fn boards_lists_bundled_profiles_and_checks_the_sim_wiring() {
     assert!(output.status.success(), "{stderr}");
     let check: Value = serde_json::from_str(&stdout).expect("json");
     let reading = &check["reading"];
-    let (volts, amps, watts) = (f(reading, "/bus_voltage_v"), f(reading, "/current_a"), f(reading, "/power_w"));
+    let (volts, amps, watts) =
+        (number(reading, "/bus_voltage_v"), number(reading, "/current_a"), number(reading, "/power_w"));
     assert!(volts > 4.5 && volts < 5.5, "bus {volts} V");
     // P ≈ V × I within the INA219's quantisation and the noise
     assert!((watts - volts * amps).abs() < 0.05 * watts, "{watts} W vs {volts} V × {amps} A");
@@ -110,13 +104,13 @@ fn profile_measures_a_network_exported_by_wattevo_sample() {
     let (output, _, stderr) = run(wattevo().args(["sample", "--seed", "3", "--export"]).arg(&model));
     assert!(output.status.success(), "wattevo sample failed: {stderr}");
     let (output, stdout, stderr) =
-        run(wattevo().arg("profile").arg(&model).args(["--board", "sim", "--json"]).args(SHORT));
+        run(wattevo().arg("profile").arg(&model).args(["--board", "sim", "--json"]).args(SHORT_PROTOCOL));
     assert!(output.status.success(), "wattevo profile failed: {stderr}");
     let json: Value = serde_json::from_str(&stdout).expect("one JSON object on stdout");
     let m = &json["measurement"];
     let (idle_w, total_w, dynamic_w) =
-        (f(m, "/idle_power_w"), f(m, "/total_power_w/mean"), f(m, "/dynamic_power_w/mean"));
+        (number(m, "/idle_power_w"), number(m, "/total_power_w/mean"), number(m, "/dynamic_power_w/mean"));
     assert!((dynamic_w - (total_w - idle_w)).abs() <= 1e-6 * total_w, "{dynamic_w} vs {total_w} − {idle_w}");
-    assert!(f(m, "/inferences") > 0.0 && f(m, "/energy_per_inference_j/mean") > 0.0);
+    assert!(number(m, "/inferences") > 0.0 && number(m, "/energy_per_inference_j/mean") > 0.0);
     assert_eq!(json["simulated"], Value::Bool(true));
 }

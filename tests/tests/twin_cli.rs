@@ -5,22 +5,15 @@
 
 mod common;
 
-use common::{cnn_onnx, run, wattevo, write};
+use common::{SHORT_PROTOCOL, cnn_onnx, number, run, wattevo, write};
 use serde_json::Value;
-
-const SHORT: [&str; 8] =
-    ["--idle-ms", "200", "--min-duration-ms", "300", "--repetitions", "3", "--target-ci-pct", "50"];
-
-fn f(value: &Value, path: &str) -> f64 {
-    value.pointer(path).and_then(Value::as_f64).unwrap_or_else(|| panic!("{path} missing in {value}"))
-}
 
 #[test]
 fn explain_breaks_the_measured_latency_down_by_operator() {
     let dir = tempfile::tempdir().expect("tempdir");
     let model = write(dir.path(), "cnn.onnx", &cnn_onnx(8, 7));
     let (output, stdout, stderr) =
-        run(wattevo().arg("profile").arg(&model).args(["--board", "sim", "--explain", "--json"]).args(SHORT));
+        run(wattevo().arg("profile").arg(&model).args(["--board", "sim", "--explain", "--json"]).args(SHORT_PROTOCOL));
     assert!(output.status.success(), "{stderr}");
     let json: Value = serde_json::from_str(&stdout).expect("JSON");
     let source = json["source"].as_str().expect("source");
@@ -32,11 +25,11 @@ fn explain_breaks_the_measured_latency_down_by_operator() {
     assert!(ops.iter().any(|op| op["kind"] == "conv" && op["macs"].as_u64() > Some(0)), "{explanation}");
     // The simulated board runs on this twin: its operators add up to the measured latency.
     let sum_us: f64 = ops.iter().map(|op| op["time_us"].as_f64().expect("time")).sum();
-    let latency_us = f(&json, "/measurement/latency_mean_us");
+    let latency_us = number(&json, "/measurement/latency_mean_us");
     assert!((sum_us - latency_us).abs() <= 0.01 * latency_us, "ops {sum_us} µs vs measured {latency_us} µs");
 
     let (output, stdout, stderr) =
-        run(wattevo().arg("profile").arg(&model).args(["--board", "sim", "--explain"]).args(SHORT));
+        run(wattevo().arg("profile").arg(&model).args(["--board", "sim", "--explain"]).args(SHORT_PROTOCOL));
     assert!(output.status.success(), "{stderr}");
     assert!(stdout.contains("per-operator breakdown: PREDICTED by twin pi4b"), "{stdout}");
     assert!(stdout.lines().any(|l| l.starts_with("total")), "{stdout}");
@@ -46,8 +39,10 @@ fn explain_breaks_the_measured_latency_down_by_operator() {
 fn calibrating_the_simulated_board_recovers_its_twin_and_the_fitted_profile_runs() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("fit");
-    let (output, stdout, stderr) =
-        run(wattevo().args(["boards", "--calibrate", "--board", "sim", "--json", "--out"]).arg(&out).args(SHORT));
+    let (output, stdout, stderr) = run(wattevo()
+        .args(["boards", "--calibrate", "--board", "sim", "--json", "--out"])
+        .arg(&out)
+        .args(SHORT_PROTOCOL));
     assert!(output.status.success(), "{stderr}");
     let json: Value = serde_json::from_str(&stdout).expect("JSON");
     assert!(json["source"].as_str().is_some_and(|s| s.starts_with("SIMULATED")), "{json}");
@@ -56,14 +51,16 @@ fn calibrating_the_simulated_board_recovers_its_twin_and_the_fitted_profile_runs
     for row in rows {
         // The sim runs on the twin being fitted: the fit reproduces its latencies, and its
         // energies up to the emulated sensor's noise and quantisation.
-        let latency = (f(row, "/fitted_latency_us") - f(row, "/measured_latency_us")) / f(row, "/measured_latency_us");
-        let energy = (f(row, "/fitted_dynamic_uj") - f(row, "/measured_dynamic_uj")) / f(row, "/measured_dynamic_uj");
+        let latency = (number(row, "/fitted_latency_us") - number(row, "/measured_latency_us"))
+            / number(row, "/measured_latency_us");
+        let energy = (number(row, "/fitted_dynamic_uj") - number(row, "/measured_dynamic_uj"))
+            / number(row, "/measured_dynamic_uj");
         assert!(latency.abs() < 0.02 && energy.abs() < 0.10, "{row}");
     }
     // The board-level constants come back within a few percent of sim.toml's.
     let power = &json["report"]["power_model"];
-    assert!((f(power, "/idle_w") - 2.7).abs() < 0.05, "{power}");
-    assert!((f(power, "/core_w") - 0.925).abs() < 0.05 * 0.925, "{power}");
+    assert!((number(power, "/idle_w") - 2.7).abs() < 0.05, "{power}");
+    assert!((number(power, "/core_w") - 0.925).abs() < 0.05 * 0.925, "{power}");
 
     let profile = out.join("sim-fitted.toml");
     let twin = std::fs::read_to_string(out.join("twin.toml")).expect("twin file");
@@ -81,10 +78,12 @@ fn calibrating_the_simulated_board_recovers_its_twin_and_the_fitted_profile_runs
         .arg("--board")
         .arg(&profile)
         .arg("--json")
-        .args(SHORT));
+        .args(SHORT_PROTOCOL));
     assert!(output.status.success(), "{stderr}");
     let json: Value = serde_json::from_str(&stdout).expect("JSON");
     assert_eq!(json["handshake"]["board_name"], "sim-fitted");
+    let source = json["source"].as_str().expect("source");
+    assert!(source.contains("twin pi4b-fitted-sim v1"), "labelled with the fitted twin: {source}");
     assert_eq!(json["simulated"], Value::Bool(true));
 }
 
@@ -96,7 +95,7 @@ fn a_board_without_a_twin_says_so() {
     power_model.insert("twin".into(), toml::Value::String("no-such-twin.toml".into()));
     let path = write(dir.path(), "broken.toml", toml::to_string(&profile).expect("toml").as_bytes());
     let model = write(dir.path(), "cnn.onnx", &cnn_onnx(4, 1));
-    let (output, _, stderr) = run(wattevo().arg("profile").arg(&model).arg("--board").arg(&path).args(SHORT));
+    let (output, _, stderr) = run(wattevo().arg("profile").arg(&model).arg("--board").arg(&path).args(SHORT_PROTOCOL));
     assert!(!output.status.success());
     assert!(stderr.contains("no-such-twin.toml"), "names the missing twin file: {stderr}");
 }

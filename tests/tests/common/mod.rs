@@ -1,6 +1,9 @@
-//! Shared helpers of the end-to-end tests: locating the built binaries, running `wattevo`, and
-//! a small convolutional ONNX model made by wattevo's own exporter.
+//! Shared helpers of the end-to-end tests: locating the built binaries, running `wattevo`, a
+//! small convolutional ONNX model made by wattevo's own exporter, reading JSON output, and
+//! watching a running `wattevo` (`process`).
 #![allow(dead_code)]
+
+pub mod process;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -89,4 +92,13 @@ pub fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, bytes).expect("write fixture");
     path
+}
+
+/// Short measurement windows for `wattevo profile` / `boards --calibrate` in tests.
+pub const SHORT_PROTOCOL: [&str; 8] =
+    ["--idle-ms", "100", "--min-duration-ms", "100", "--repetitions", "3", "--target-ci-pct", "50"];
+
+/// The number at JSON pointer `path` of `value`.
+pub fn number(value: &serde_json::Value, path: &str) -> f64 {
+    value.pointer(path).and_then(serde_json::Value::as_f64).unwrap_or_else(|| panic!("{path} missing in {value}"))
 }
