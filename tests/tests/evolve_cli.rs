@@ -6,8 +6,9 @@ mod common;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::process::{children, log_lines, wait_until};
 use common::{run, wattevo};
 
 /// A tiny search: 3 generations of (1+2), 1 s of training, short measurement windows.
@@ -16,30 +17,6 @@ fn tiny(command: &mut Command, out: &Path) {
         .args(["evolve", "--generations", "3", "--lambda", "2", "--train-seconds", "1", "--seed", "5"])
         .arg("--out")
         .arg(out);
-}
-
-fn log_lines(dir: &Path) -> Vec<serde_json::Value> {
-    let text = std::fs::read_to_string(dir.join("log.jsonl")).unwrap_or_default();
-    text.lines().map(|l| serde_json::from_str(l).expect("log line is JSON")).collect()
-}
-
-fn wait_until(child: &mut Child, limit: Duration, ready: impl Fn() -> bool) {
-    let start = Instant::now();
-    while !ready() {
-        assert!(child.try_wait().expect("poll").is_none(), "wattevo ended before the test could interrupt it");
-        assert!(start.elapsed() < limit, "timed out waiting for the run to progress");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// Process ids of the direct children of `pid` (the simulated agents).
-fn children(pid: u32) -> Vec<i32> {
-    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("proc task dir");
-    tasks
-        .flatten()
-        .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
-        .flat_map(|s| s.split_whitespace().filter_map(|p| p.parse().ok()).collect::<Vec<i32>>())
-        .collect()
 }
 
 /// SIGKILLs a running `wattevo` and the simulated agents it spawned (as a power cut would).

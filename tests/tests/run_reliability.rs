@@ -5,9 +5,10 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::process::{assert_dead_soon, children, log_text, wait_exit, wait_until};
 use common::{run, wattevo};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -28,61 +29,8 @@ fn tiny(command: &mut Command, out: &Path) {
         .arg(out);
 }
 
-fn log_text(dir: &Path) -> String {
-    std::fs::read_to_string(dir.join("log.jsonl")).unwrap_or_default()
-}
-
 fn log_ids(dir: &Path) -> Vec<u64> {
-    log_text(dir)
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("log line is JSON")["id"].as_u64().expect("id"))
-        .collect()
-}
-
-fn wait_until(child: &mut Child, limit: Duration, ready: impl Fn() -> bool) {
-    let start = Instant::now();
-    while !ready() {
-        assert!(child.try_wait().expect("poll").is_none(), "wattevo ended before the test could interrupt it");
-        assert!(start.elapsed() < limit, "timed out waiting for the run to progress");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn wait_exit(child: &mut Child, limit: Duration) -> ExitStatus {
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().expect("poll") {
-            return status;
-        }
-        assert!(start.elapsed() < limit, "wattevo did not exit within {limit:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Process ids of the direct children of `pid` (the simulated agents).
-fn children(pid: u32) -> Vec<i32> {
-    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("proc task dir");
-    tasks
-        .flatten()
-        .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
-        .flat_map(|s| s.split_whitespace().filter_map(|p| p.parse().ok()).collect::<Vec<i32>>())
-        .collect()
-}
-
-/// Gone, or a zombie waiting for init.
-fn is_dead(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Err(_) => true,
-        Ok(stat) => stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')),
-    }
-}
-
-fn assert_dead_soon(pids: &[i32]) {
-    let start = Instant::now();
-    while !pids.iter().all(|&p| is_dead(p)) {
-        assert!(start.elapsed() < Duration::from_secs(5), "board agents {pids:?} outlived the host");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    common::process::log_lines(dir).iter().map(|l| l["id"].as_u64().expect("id")).collect()
 }
 
 fn signal(child: &Child, signal: Signal) {

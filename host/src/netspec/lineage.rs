@@ -114,14 +114,7 @@ mod tests {
     use crate::netspec::{Activation, LayerSpec, LayerWeights, Padding, PoolKind, Shape, SpecLimits};
 
     fn conv(out_channels: usize) -> LayerSpec {
-        LayerSpec::Conv {
-            out_channels,
-            kernel: 3,
-            stride: 1,
-            padding: Padding::Same,
-            activation: Activation::Relu,
-            bias: true,
-        }
+        LayerSpec::test_conv(out_channels)
     }
 
     fn pool() -> LayerSpec {

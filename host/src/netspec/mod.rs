@@ -112,6 +112,21 @@ pub enum LayerSpec {
     },
 }
 
+#[cfg(test)]
+impl LayerSpec {
+    /// A 3×3, stride-1, same-padded ReLU convolution with bias: the tests' usual layer.
+    pub(crate) fn test_conv(out_channels: usize) -> Self {
+        Self::Conv {
+            out_channels,
+            kernel: 3,
+            stride: 1,
+            padding: Padding::Same,
+            activation: Activation::Relu,
+            bias: true,
+        }
+    }
+}
+
 /// The shape of one sample (no batch axis).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

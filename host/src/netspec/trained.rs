@@ -66,17 +66,10 @@ impl TrainedNet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::netspec::{Activation, LayerSpec, Padding, Shape, SpecLimits};
+    use crate::netspec::{Activation, LayerSpec, Shape, SpecLimits};
 
     fn spec(partition: Option<usize>) -> NetSpec {
-        let conv = |out| LayerSpec::Conv {
-            out_channels: out,
-            kernel: 3,
-            stride: 1,
-            padding: Padding::Same,
-            activation: Activation::Relu,
-            bias: true,
-        };
+        let conv = |out| LayerSpec::test_conv(out);
         let layers = [conv(4), conv(6), LayerSpec::Dense { out_features: 8, activation: Activation::Relu, bias: true }];
         let input = Shape::Image { channels: 1, height: 6, width: 6 };
         NetSpec::build(input, 3, &layers, partition, SpecLimits::default()).expect("valid network")

@@ -216,14 +216,7 @@ mod seeded_tests {
 
     fn spec() -> NetSpec {
         let layers = [
-            LayerSpec::Conv {
-                out_channels: 6,
-                kernel: 3,
-                stride: 1,
-                padding: Padding::Same,
-                activation: Activation::Relu,
-                bias: true,
-            },
+            LayerSpec::test_conv(6),
             LayerSpec::BatchNorm,
             LayerSpec::Pool { kind: PoolKind::Max, kernel: 2, stride: 2, padding: Padding::Valid },
             LayerSpec::Dense { out_features: 12, activation: Activation::Relu, bias: false },

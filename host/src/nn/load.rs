@@ -67,20 +67,13 @@ impl Model {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::netspec::{Activation, LayerSpec, NetSpec, Padding, Shape, SpecLimits};
+    use crate::netspec::{Activation, LayerSpec, NetSpec, Shape, SpecLimits};
     use crate::nn::training_device;
 
     #[test]
     fn weights_written_in_read_back_bit_for_bit() {
         let layers = [
-            LayerSpec::Conv {
-                out_channels: 3,
-                kernel: 3,
-                stride: 1,
-                padding: Padding::Same,
-                activation: Activation::Relu,
-                bias: true,
-            },
+            LayerSpec::test_conv(3),
             LayerSpec::BatchNorm,
             LayerSpec::Dense { out_features: 5, activation: Activation::Relu, bias: false },
         ];

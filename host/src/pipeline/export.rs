@@ -99,17 +99,10 @@ pub fn onnx_accuracy(onnx: &[u8], data: &Dataset) -> Result<f64, RunError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::netspec::{Activation, LayerSpec, NetSpec, Padding, Shape, SpecLimits};
+    use crate::netspec::{LayerSpec, NetSpec, Shape, SpecLimits};
 
     fn net(partition: Option<usize>) -> TrainedNet {
-        let conv = LayerSpec::Conv {
-            out_channels: 3,
-            kernel: 3,
-            stride: 1,
-            padding: Padding::Same,
-            activation: Activation::Relu,
-            bias: true,
-        };
+        let conv = LayerSpec::test_conv(3);
         let input = Shape::Image { channels: 1, height: 8, width: 8 };
         let spec = NetSpec::build(input, 4, &[conv.clone(), conv], partition, SpecLimits::default()).expect("valid");
         TrainedNet::seeded(spec, 3)

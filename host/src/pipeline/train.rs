@@ -158,14 +158,7 @@ mod tests {
 
     fn net(dense_features: usize) -> NetSpec {
         let layers = [
-            LayerSpec::Conv {
-                out_channels: 4,
-                kernel: 3,
-                stride: 1,
-                padding: Padding::Same,
-                activation: Activation::Relu,
-                bias: true,
-            },
+            LayerSpec::test_conv(4),
             LayerSpec::Pool { kind: PoolKind::Max, kernel: 2, stride: 2, padding: Padding::Valid },
             LayerSpec::Dense { out_features: dense_features, activation: Activation::Relu, bias: true },
         ];
