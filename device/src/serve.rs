@@ -164,6 +164,7 @@ impl Agent {
             cpu: self.cpu.clone(),
             max_model_bytes: MAX_MODEL_BYTES,
             max_chunk_bytes: MAX_CHUNK_BYTES,
+            twin: self.load.twin().map(|twin| twin.soc.label()).unwrap_or_default(),
         })
     }
 

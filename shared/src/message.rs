@@ -149,6 +149,8 @@ pub struct HelloResponse {
     pub max_model_bytes: u32,
     /// Largest chunk payload accepted, bytes.
     pub max_chunk_bytes: u16,
+    /// The board twin a simulated board runs on (`twin pi4b v1`); empty on a real board.
+    pub twin: String,
 }
 
 /// Where power figures come from. Every figure wattevo prints carries this label.

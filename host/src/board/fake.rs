@@ -168,6 +168,7 @@ impl FakeAgent {
             },
             max_model_bytes: MAX_MODEL_BYTES,
             max_chunk_bytes: MAX_CHUNK_BYTES,
+            twin: String::new(),
         }
     }
 }

@@ -149,19 +149,12 @@ pub fn source_label(hello: &HelloResponse) -> String {
     use wattevo_proto::SensorKind;
     match hello.sensor.kind {
         SensorKind::Ina219 => format!("measured on {} with INA219", hello.board_name),
-        SensorKind::EmulatedIna219 => match simulated_twin(hello) {
-            Some(twin) => format!("SIMULATED (emulated INA219, {twin}, board {})", hello.board_name),
-            None => format!("SIMULATED (emulated INA219, {} power model)", hello.board_name),
-        },
+        SensorKind::EmulatedIna219 if !hello.twin.is_empty() => {
+            format!("SIMULATED (emulated INA219, {}, board {})", hello.twin, hello.board_name)
+        }
+        SensorKind::EmulatedIna219 => format!("SIMULATED (emulated INA219, {} power model)", hello.board_name),
         SensorKind::PowerModel => format!("SIMULATED ({} power model, no sensor chip)", hello.board_name),
     }
-}
-
-/// The twin a simulated agent runs on (`twin pi4b v1`), from its handshake's CPU description
-/// (`SIMULATED twin pi4b v1: Raspberry Pi 4 Model B ... (host: ...)`).
-fn simulated_twin(hello: &HelloResponse) -> Option<&str> {
-    let (label, _) = hello.cpu.model.strip_prefix("SIMULATED ")?.split_once(':')?;
-    label.starts_with("twin ").then_some(label)
 }
 
 /// A measure request: the profile's protocol with `overrides` applied, for model `hash` on a

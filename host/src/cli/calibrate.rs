@@ -53,7 +53,8 @@ impl CalibrateJob<'_> {
             session.client.label(),
             session.source_label()
         ));
-        let report = session.client.calibrate(&protocol, profile.thermal.max_wait_ms)?;
+        let report =
+            session.client.calibrate(&protocol, profile.thermal.max_wait_ms).map_err(|e| session.diagnose(e))?;
         progress.finish_and_clear();
         let source = source_label(&session.hello);
         let dir = self.out.clone().unwrap_or_else(|| PathBuf::from(format!("calibration-{}", profile.name)));

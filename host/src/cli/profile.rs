@@ -67,7 +67,7 @@ impl ProfileArgs {
         let measurement = session.client.measure(&request).map_err(|e| session.diagnose(e))?;
         let explanation = if self.explain {
             progress.set_message("asking the board twin where the cost goes");
-            Some(session.client.explain(request.hash, request.input_shape.clone())?)
+            Some(session.client.explain(request.hash, request.input_shape.clone()).map_err(|e| session.diagnose(e))?)
         } else {
             None
         };

@@ -104,6 +104,7 @@ pub fn device_messages() -> Vec<Envelope<DeviceToHost>> {
             cpu: cpu_info(),
             max_model_bytes: MAX_MODEL_BYTES,
             max_chunk_bytes: MAX_CHUNK_BYTES,
+            twin: "twin pi4b v1".into(),
         }),
         DeviceToHost::Pong(PingResponse { nonce: 7 }),
         DeviceToHost::UploadStatus(UploadStatusResponse {

@@ -97,7 +97,7 @@ fn cpu_info() -> impl Strategy<Value = CpuInfo> {
 }
 
 fn hello_response() -> impl Strategy<Value = HelloResponse> {
-    let versions = (any::<u16>(), text(), text(), text());
+    let versions = (any::<u16>(), text(), text(), text(), text());
     (versions, sensor_info(), cpu_info(), any::<u32>(), any::<u16>()).prop_map(
         |(v, sensor, cpu, max_model_bytes, max_chunk_bytes)| HelloResponse {
             protocol_version: v.0,
@@ -108,6 +108,7 @@ fn hello_response() -> impl Strategy<Value = HelloResponse> {
             cpu,
             max_model_bytes,
             max_chunk_bytes,
+            twin: v.4,
         },
     )
 }
