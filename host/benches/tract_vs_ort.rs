@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use wattevo::netspec::{Activation, LayerSpec, NetSpec, Padding, PoolKind, Shape, SpecLimits};
+use wattevo::netspec::{Activation, LayerSpec, NetSpec, Padding, PoolKind, Shape, SpecRules};
 use wattevo::nn::{Model, cpu_device};
 use wattevo::onnx::{self, ExportOptions, TractRunner};
 
@@ -93,7 +93,7 @@ fn main() {
     let device = cpu_device();
     let mut tract = Vec::new();
     for (seed, (name, layers)) in networks().into_iter().enumerate() {
-        let spec = NetSpec::build(MNIST, 10, &layers, None, SpecLimits::default()).expect("valid benchmark network");
+        let spec = NetSpec::build(MNIST, 10, &layers, None, SpecRules::default()).expect("valid benchmark network");
         device.seed(seed as u64);
         let net = Model::new(&spec, &device).trained().expect("weights");
         let model = onnx::export_network(&net, ExportOptions::default()).expect("export");

@@ -11,7 +11,7 @@ use std::time::Duration;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use wattevo::genome::{LearningSpec, Optimiser};
-use wattevo::netspec::{Activation, LayerSpec, NetSpec, Padding, PoolKind, Shape, SpecLimits};
+use wattevo::netspec::{Activation, LayerSpec, NetSpec, Padding, PoolKind, Shape, SpecRules};
 use wattevo::nn::train::{Samples, TrainOptions, Trainer};
 use wattevo::nn::{Model, training_device};
 
@@ -34,7 +34,7 @@ fn networks() -> Vec<(&'static str, Vec<LayerSpec>)> {
 
 fn images_per_s(layers: &[LayerSpec], data: &(Vec<f32>, Vec<u8>), seconds: f64) -> f64 {
     let input = Shape::Image { channels: 1, height: 28, width: 28 };
-    let spec = NetSpec::build(input, 10, layers, None, SpecLimits::default()).expect("valid network");
+    let spec = NetSpec::build(input, 10, layers, None, SpecRules::default()).expect("valid network");
     let device = training_device();
     device.seed(1);
     let model = Model::new(&spec, &device);

@@ -18,7 +18,7 @@ use burn::tensor::{Tensor, TensorData};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use wattevo::genome::{GenomeConfig, Individual, SearchSpace};
-use wattevo::netspec::{Activation, LayerSpec, NetSpec, Padding, Partition, PoolKind, Shape, SpecLimits};
+use wattevo::netspec::{Activation, LayerSpec, NetSpec, Padding, Partition, PoolKind, PoolPadding, Shape, SpecRules};
 use wattevo::nn::{Features, Layer, Model, cpu_device};
 use wattevo::onnx::{self, ExportOptions, TractRunner};
 
@@ -211,11 +211,30 @@ fn paper_grammar_genomes_match_burn_in_tract() {
 }
 
 #[test]
+fn reference_pool_padding_matches_burn_in_tract() {
+    // the reference's `same` pool: pooled without padding, zeros added after the pool
+    let rules = SpecRules { pool_padding: PoolPadding::Reference, ..SpecRules::default() };
+    let mut tally = Tally::default();
+    let mut padded_after = 0;
+    for seed in 0..NETWORKS / 2 {
+        let (input, classes, layers, partition) = random_net(seed);
+        if let Ok(spec) = NetSpec::build(input, classes, &layers, partition, rules) {
+            tally.valid += 1;
+            padded_after += spec.layers.iter().filter(|n| !n.post_pads.is_zero()).count();
+            check_network(seed, &spec, &mut tally);
+        }
+    }
+    println!("{tally:#?}");
+    assert!(tally.valid >= 40, "only {} valid networks", tally.valid);
+    assert!(padded_after >= 20, "only {padded_after} pools padded after pooling: the test misses the path");
+}
+
+#[test]
 fn random_layer_lists_match_burn_in_tract() {
     let mut tally = Tally::default();
     for seed in 0..NETWORKS {
         let (input, classes, layers, partition) = random_net(seed);
-        match NetSpec::build(input, classes, &layers, partition, SpecLimits::default()) {
+        match NetSpec::build(input, classes, &layers, partition, SpecRules::default()) {
             Ok(spec) => {
                 tally.valid += 1;
                 check_network(seed, &spec, &mut tally);

@@ -81,6 +81,9 @@ pub struct EvolveArgs {
     /// Search accelerators.
     #[command(flatten)]
     pub search: super::search_flags::SearchFlags,
+    /// Method choices, and --reference.
+    #[command(flatten)]
+    pub method: super::method_flags::MethodFlags,
 }
 
 /// Continue a run from its last checkpoint.
@@ -119,6 +122,7 @@ impl EvolveArgs {
         c.profile_protocol |= self.profile_protocol;
         c.measure = self.measure.overrides().or(c.measure);
         self.search.apply(&mut c);
+        self.method.apply(&mut c).map_err(anyhow::Error::msg)?;
         Ok(c)
     }
 

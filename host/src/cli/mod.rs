@@ -21,7 +21,9 @@ pub mod boards;
 mod calibrate;
 pub mod data;
 pub mod evolve;
+pub mod grammar;
 pub mod measure_flags;
+pub mod method_flags;
 pub mod named;
 pub mod profile;
 pub mod progress;
@@ -69,6 +71,8 @@ pub enum Command {
     Boards(boards::BoardsArgs),
     /// Draw a random network: phenotype, shape table, untrained ONNX export.
     Sample(sample::SampleArgs),
+    /// Check a grammar file: what was parsed, which search spaces can use it.
+    Grammar(grammar::GrammarArgs),
     /// Train one network, export it (and its partitions) to ONNX, report the exported accuracy.
     Train(train::TrainArgs),
     /// Evolve networks that are accurate and frugal on a board (the main job).
@@ -105,6 +109,7 @@ fn run(command: Command, quiet: bool) -> anyhow::Result<ExitCode> {
         Command::Profile(args) => args.exec(),
         Command::Boards(args) => args.exec(),
         Command::Sample(args) => args.exec(),
+        Command::Grammar(args) => args.exec(),
         Command::Train(args) => args.exec(),
     }
 }

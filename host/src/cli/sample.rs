@@ -1,5 +1,6 @@
 //! `wattevo sample`: draw one random genome, show its phenotype and shape table, and export it
-//! untrained (seeded random weights) to ONNX.
+//! untrained (seeded random weights) to ONNX; or, with `--symbol`, draw one derivation of any
+//! symbol of a grammar (the reference code's test grammars have no network symbols).
 //!
 //! The ONNX file is partition 0 (the whole network, main head); when the genome is partitioned,
 //! partition 1 is written next to it as `<stem>.p1.onnx`. Both have a fixed batch of `--batch`.
@@ -14,6 +15,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::EXIT_FAILURE;
 use crate::genome::{GenomeConfig, GrammarChoice, Individual, SearchSpace};
+use crate::grammar::{DynamicBounds, Genotype, Grammar};
 use crate::netspec::{LayerNode, NetSpec, Partition, TrainedNet};
 use crate::onnx::{self, ExportOptions};
 
@@ -46,6 +48,10 @@ pub struct SampleArgs {
     /// Fixed batch dimension of the exported model.
     #[arg(long, default_value_t = 1)]
     pub batch: usize,
+    /// Draw one derivation of this grammar symbol and print its tokens, instead of a network
+    /// (with --grammar: any grammar, e.g. the reference's `<expr>` test grammar).
+    #[arg(long, value_name = "NAME")]
+    pub symbol: Option<String>,
     /// Print JSON on stdout instead of text.
     #[arg(long)]
     pub json: bool,
@@ -91,8 +97,36 @@ impl SampleArgs {
         config
     }
 
+    /// Draws one derivation of `symbol` and prints it.
+    fn sample_symbol(&self, symbol: &str) -> anyhow::Result<ExitCode> {
+        let grammar = match &self.grammar {
+            Some(path) => Grammar::from_file(path)?,
+            None => SearchSpace::new(self.config()).context("loading the search space")?.grammar,
+        };
+        if !grammar.has_rule(symbol) {
+            let known: Vec<&str> = grammar.rules.keys().map(String::as_str).collect();
+            anyhow::bail!("the grammar has no rule for <{symbol}>; its symbols: {}", known.join(", "));
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        let bounds = DynamicBounds::new();
+        let derivation = Genotype::random(&grammar, symbol, &bounds, &mut rng)
+            .and_then(|genotype| genotype.decode(&grammar, symbol))
+            .with_context(|| format!("drawing <{symbol}> with seed {}", self.seed))?;
+        let mut out = std::io::stdout().lock();
+        if self.json {
+            let json = serde_json::json!({ "seed": self.seed, "symbol": symbol, "derivation": derivation.to_string() });
+            writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
+        } else {
+            writeln!(out, "{derivation}")?;
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+
     /// Runs the command.
     pub fn exec(self) -> anyhow::Result<ExitCode> {
+        if let Some(symbol) = &self.symbol {
+            return self.sample_symbol(symbol);
+        }
         let space = SearchSpace::new(self.config()).context("loading the search space")?;
         let individual = Individual::random(&space, &mut ChaCha8Rng::seed_from_u64(self.seed))
             .with_context(|| format!("drawing a genome with seed {}", self.seed))?;

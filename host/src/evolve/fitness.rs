@@ -3,7 +3,10 @@
 //! A maximised term adds `w·m`, a minimised one adds `w/m` (the reference code's form); a term
 //! counts only when all its conditions hold. Metrics are named `<name>_<partition>`
 //! (`accuracy_1`, `power_0`, ...); an unsuffixed name (`accuracy`) is the mean over the
-//! partitions that have it, as in the reference code. Invalid networks score [`INVALID_FITNESS`].
+//! partitions that have it, as the reference code does for `accuracy` (the reference's unsuffixed
+//! `power` and `energy` are the two-head network's, which is not measured here). A condition
+//! without a metric tests its term's metric, as in the reference. Invalid networks score
+//! [`INVALID_FITNESS`].
 //!
 //! Presets:
 //! - `paper`: `accuracy_1 + [0.7 < accuracy_1 < 0.9]·10/power_1` (ENERGIZE's example config);
@@ -52,8 +55,9 @@ pub enum Comparison {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Condition {
-    /// Metric name.
-    pub metric: String,
+    /// Metric name; absent: the term's own metric (as in the reference code).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<String>,
     /// How to compare.
     #[serde(rename = "type")]
     pub comparison: Comparison,
@@ -137,7 +141,7 @@ fn term(metric: &str, objective: Objective, weight: f64, conditions: Vec<Conditi
 }
 
 fn cond(metric: &str, comparison: Comparison, value: f64) -> Condition {
-    Condition { metric: metric.to_owned(), comparison, value }
+    Condition { metric: Some(metric.to_owned()), comparison, value }
 }
 
 impl FitnessFunction {
@@ -169,14 +173,16 @@ impl FitnessFunction {
         let measured = |m: &str| {
             ["power", "dynamic_power", "energy", "dynamic_energy", "latency"].iter().any(|p| base_name(m) == *p)
         };
-        self.terms.iter().any(|t| measured(&t.metric) || t.conditions.iter().any(|c| measured(&c.metric)))
+        self.terms.iter().any(|t| {
+            measured(&t.metric) || t.conditions.iter().any(|c| measured(c.metric.as_deref().unwrap_or(&t.metric)))
+        })
     }
 
     /// The fitness of a valid candidate.
     pub fn evaluate(&self, metrics: &Metrics) -> Result<f64, FitnessError> {
         let mut total = 0.0;
         for term in &self.terms {
-            if !all_hold(&term.conditions, metrics)? {
+            if !all_hold(&term.conditions, &term.metric, metrics)? {
                 continue;
             }
             let value = lookup(metrics, &term.metric)?;
@@ -190,9 +196,10 @@ impl FitnessFunction {
     }
 }
 
-fn all_hold(conditions: &[Condition], metrics: &Metrics) -> Result<bool, FitnessError> {
+/// Whether every condition holds; a condition without a metric tests `term_metric`.
+fn all_hold(conditions: &[Condition], term_metric: &str, metrics: &Metrics) -> Result<bool, FitnessError> {
     for c in conditions {
-        let m = lookup(metrics, &c.metric)?;
+        let m = lookup(metrics, c.metric.as_deref().unwrap_or(term_metric))?;
         let holds = match c.comparison {
             Comparison::GreaterThan => m > c.value,
             Comparison::LessThan => m < c.value,
@@ -275,9 +282,28 @@ mod tests {
     #[test]
     fn conditions_compare_as_named() {
         let m = metrics(&[("a_0", 1.0)]);
-        let check = |c: Comparison, v: f64| all_hold(&[cond("a_0", c, v)], &m).expect("known");
+        let check = |c: Comparison, v: f64| all_hold(&[cond("a_0", c, v)], "b_0", &m).expect("known");
         assert!(check(Comparison::AtLeast, 1.0) && !check(Comparison::GreaterThan, 1.0));
         assert!(check(Comparison::AtMost, 1.0) && !check(Comparison::LessThan, 1.0));
+    }
+
+    #[test]
+    fn a_condition_without_a_metric_tests_its_terms_metric() {
+        let text = r#"
+            [[fitness]]
+            metric = "accuracy_1"
+            objective = "maximize"
+            conditions = [{ type = "greater_than", value = 0.5 }]
+        "#;
+        #[derive(Deserialize)]
+        struct File {
+            fitness: FitnessFunction,
+        }
+        let parsed: File = toml::from_str(text).expect("a condition may omit its metric");
+        assert_eq!(parsed.fitness.terms[0].conditions[0].metric, None);
+        let f = parsed.fitness;
+        assert_eq!(f.evaluate(&metrics(&[("accuracy_1", 0.8)])).expect("ok"), 0.8);
+        assert_eq!(f.evaluate(&metrics(&[("accuracy_1", 0.4)])).expect("ok"), 0.0, "0.4 is not > 0.5");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::grammar::Bundled;
-use crate::netspec::{Shape, SpecLimits};
+use crate::netspec::{Shape, SpecRules};
 
 /// Where the grammar comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,9 +60,9 @@ pub struct GenomeConfig {
     pub input: Shape,
     /// Number of classes (the output rule's `out_features` is replaced by this).
     pub classes: usize,
-    /// Limits on a buildable network.
-    #[serde(default)]
-    pub limits: SpecLimits,
+    /// How layers are built and the limits on a buildable network.
+    #[serde(default, alias = "limits")]
+    pub rules: SpecRules,
 }
 
 impl Default for GenomeConfig {
@@ -87,7 +87,7 @@ impl GenomeConfig {
             reuse_layer: 0.7,
             input: Shape::Image { channels: 1, height: 32, width: 32 },
             classes: 10,
-            limits: SpecLimits::default(),
+            rules: SpecRules::default(),
         }
     }
 
@@ -111,7 +111,7 @@ impl GenomeConfig {
                 ModuleConfig::new("classification", &[1], 0, 3),
             ],
             input: Shape::Image { channels: 1, height: 28, width: 28 },
-            limits: SpecLimits { max_params: 2_000_000 },
+            rules: SpecRules { max_params: 2_000_000, ..SpecRules::default() },
             ..GenomeConfig::paper()
         }
     }

@@ -181,7 +181,7 @@ impl Individual {
         check_output(&phenotype.output)?;
         let layers = phenotype.layers().enumerate().map(|(i, p)| layer_spec(i, p)).collect::<Result<Vec<_>, _>>()?;
         let config = &space.config;
-        NetSpec::build(config.input, config.classes, &layers, partition_point(&phenotype)?, config.limits)
+        NetSpec::build(config.input, config.classes, &layers, partition_point(&phenotype)?, config.rules)
     }
 
     /// The training settings from the `learning` macro.

@@ -6,7 +6,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::mapping::{IndividualPhenotype, PhenotypeTextError, layer_spec};
 use super::{GenomeConfig, GenomeError, Individual, LearningSpec, SearchSpace};
-use crate::netspec::{Invalid, LayerSpec, NetSpec, Shape, SpecLimits};
+use crate::netspec::{Invalid, LayerSpec, NetSpec, Shape, SpecRules};
 
 /// The known-good small CNN (conv 32 → max pool → conv 64 → max pool → fc 128 → softmax, Adam
 /// 1e-3, batch 64) as a phenotype.
@@ -67,7 +67,7 @@ impl PhenotypeNetwork {
     /// The network for `input` and `classes`, with the extra head after layer `partition`
     /// (`None`: the text's own partition point, if any).
     pub fn build(&self, input: Shape, classes: usize, partition: Option<usize>) -> Result<NetSpec, Invalid> {
-        NetSpec::build(input, classes, &self.layers, partition.or(self.partition), SpecLimits::default())
+        NetSpec::build(input, classes, &self.layers, partition.or(self.partition), SpecRules::default())
     }
 }
 
@@ -108,7 +108,7 @@ pub fn random_network(
         };
         if let Some(k) = partition {
             let layers: Vec<_> = spec.layers.iter().map(|n| n.layer.clone()).collect();
-            spec = NetSpec::build(spec.input, spec.num_classes, &layers, Some(k), SpecLimits::default())?;
+            spec = NetSpec::build(spec.input, spec.num_classes, &layers, Some(k), SpecRules::default())?;
         }
         return Ok((spec, learning));
     }

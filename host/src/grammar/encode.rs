@@ -22,8 +22,8 @@ fn typed(attr: &Attribute, value: &Value) -> Option<Value> {
         return None;
     }
     match attr.kind {
-        AttrKind::Int => value.as_i64().map(Value::Int),
-        AttrKind::Float => value.as_f64().map(Value::Float),
+        AttrKind::Int | AttrKind::IntPower2 => value.as_i64().map(Value::Int),
+        AttrKind::Float | AttrKind::InvPower2 => value.as_f64().map(Value::Float),
     }
 }
 

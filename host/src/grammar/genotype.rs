@@ -102,7 +102,7 @@ pub fn attribute_range(attr: &Attribute, bounds: &DynamicBounds) -> Result<(f64,
         Bound::Dynamic => dynamic()?.1,
     };
     let (min, max) = match attr.kind {
-        AttrKind::Int => (min.ceil(), max.floor()),
+        AttrKind::Int | AttrKind::IntPower2 | AttrKind::InvPower2 => (min.ceil(), max.floor()),
         AttrKind::Float => (min, max),
     };
     if min > max || !min.is_finite() || !max.is_finite() {
@@ -119,14 +119,23 @@ fn round_significant(x: f64) -> f64 {
     format!("{x:.prec$e}", prec = FLOAT_DIGITS - 1).parse().unwrap_or(x)
 }
 
+/// Largest exponent of a power-of-two attribute (`2^62` still fits an `i64`).
+pub const MAX_POWER2_EXPONENT: i64 = 62;
+
 /// Samples an attribute's value(s) uniformly within its (resolved) bounds; floats are rounded
-/// to [`FLOAT_DIGITS`] significant digits.
+/// to [`FLOAT_DIGITS`] significant digits; power-of-two kinds draw the exponent uniformly.
 pub fn sample_attribute(attr: &Attribute, bounds: &DynamicBounds, rng: &mut impl Rng) -> Result<Value, GenotypeError> {
     let (min, max) = attribute_range(attr, bounds)?;
+    let power2 = matches!(attr.kind, AttrKind::IntPower2 | AttrKind::InvPower2);
+    if power2 && (min < 0.0 || max > MAX_POWER2_EXPONENT as f64) {
+        return Err(GenotypeError::EmptyRange { name: attr.name.clone(), min, max });
+    }
     let mut one = || match attr.kind {
         AttrKind::Int => Value::Int(rng.random_range(min as i64..=max as i64)),
         AttrKind::Float if min == max => Value::Float(min),
         AttrKind::Float => Value::Float(round_significant(rng.random_range(min..max)).clamp(min, max)),
+        AttrKind::IntPower2 => Value::Int(1i64 << rng.random_range(min as i64..=max as i64)),
+        AttrKind::InvPower2 => Value::Float(1.0 / (1i64 << rng.random_range(min as i64..=max as i64)) as f64),
     };
     Ok(if attr.count == 1 { one() } else { Value::List((0..attr.count).map(|_| one()).collect()) })
 }
@@ -312,6 +321,24 @@ mod tests {
         }
         let err = Genotype::random(&grammar, "model_partition", &DynamicBounds::new(), &mut rng).expect_err("no bound");
         assert_eq!(err, GenotypeError::UnboundedAttribute("partition_point".into()));
+    }
+
+    #[test]
+    fn power_of_two_attributes_draw_their_exponent() {
+        let grammar = parse("<l> ::= [b,int_power2,1,5,7] [r,inv_power2,1,1,3] epochs:100\n", "t").expect("ok");
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let (mut batches, mut rates) = (std::collections::BTreeSet::new(), std::collections::BTreeSet::new());
+        for _ in 0..100 {
+            let phenotype = Genotype::random(&grammar, "l", &bounds(), &mut rng).and_then(|g| g.decode(&grammar, "l"));
+            let phenotype = phenotype.expect("expands");
+            batches.insert(phenotype.get("b").and_then(Value::as_i64).expect("an int"));
+            rates.insert(phenotype.get("r").and_then(Value::as_f64).expect("a float").to_bits());
+        }
+        assert_eq!(batches.into_iter().collect::<Vec<_>>(), [32, 64, 128]);
+        let rates: Vec<f64> = rates.into_iter().map(f64::from_bits).collect();
+        assert_eq!(rates, [0.125, 0.25, 0.5]);
+        let negative = parse("<l> ::= [b,int_power2,1,-1,2]\n", "t").expect("parses");
+        assert!(Genotype::random(&negative, "l", &bounds(), &mut rng).is_err(), "2^-1 is not an int");
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! Fast-DENSER grammars and their DSGE genotypes.
 //!
 //! A grammar is a list of rules `<symbol> ::= alternative | alternative`. An alternative is a
-//! sequence of items: a non-terminal `<name>`, a terminal `key:value`, or a typed attribute
-//! `[name,int,1,min,max]` / `[name,float,1,min,max]` whose value is sampled (ints inclusive,
-//! floats uniform in `[min, max)`, rounded to 6 significant digits so that genomes round-trip
-//! exactly through text and JSON). A bound written `_` is dynamic: it is filled in when the
+//! sequence of items: a non-terminal `<name>`, a terminal `key:value` (or a bare word such as
+//! `+`, copied as is), or a typed attribute `[name,type,count,min,max]` whose value is sampled:
+//! `int` uniformly in `[min, max]`, `float` uniformly in `[min, max)` (rounded to 6 significant
+//! digits so that genomes round-trip exactly through text and JSON), `int_power2` as `2^e` and
+//! `inv_power2` as `1/2^e` with the exponent `e` uniform in `[min, max]` (the reference
+//! parser's four types, same names). A bound written `_` is dynamic: it is filled in when the
 //! attribute is sampled, from a [`DynamicBounds`] map keyed by the attribute name (this is how
 //! `partition_point ∈ [0, layers − 1]` is expressed).
 //!
@@ -23,6 +25,7 @@ pub mod genotype;
 pub mod mutation;
 pub mod parse;
 pub mod phenotype;
+pub mod text;
 
 use std::collections::BTreeMap;
 
@@ -44,6 +47,12 @@ pub enum AttrKind {
     Int,
     /// Floats, sampled uniformly in `[min, max)`.
     Float,
+    /// Powers of two `2^e`, the exponent `e` uniform in `[min, max]` (the reference's
+    /// `int_power2`).
+    IntPower2,
+    /// Inverse powers of two `1/2^e`, the exponent `e` uniform in `[min, max]` (the
+    /// reference's `inv_power2`).
+    InvPower2,
 }
 
 /// One bound of an attribute.
@@ -77,11 +86,12 @@ pub struct Attribute {
 pub enum Item {
     /// `<name>`: expanded through its rule.
     NonTerminal(String),
-    /// `key:value`, copied to the phenotype as is.
+    /// `key:value`, copied to the phenotype as is; a bare word (`+`, `X`) has the word as its
+    /// key and an empty text value.
     Terminal {
-        /// The part before the first `:`.
+        /// The part before the first `:` (the whole word for a bare terminal).
         key: String,
-        /// The part after it.
+        /// The part after it (empty text for a bare terminal).
         value: Value,
     },
     /// `[name,kind,count,min,max]`: a sampled value, written `name:value` in the phenotype.

@@ -3,6 +3,9 @@
 //! One rule per line: `<symbol> ::= alt | alt`. Items are separated by white space; an attribute
 //! `[...]` may contain spaces. `#` starts a comment that runs to the end of the line; blank
 //! lines are ignored. After all rules are read, every `<symbol>` used must have a rule.
+//!
+//! The reference code's grammars parse unchanged: its attribute types `int_power2` and
+//! `inv_power2`, and bare terminals without `:` (`+`, `(`, `X`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -30,8 +33,8 @@ pub enum GrammarErrorKind {
     /// `a | | b`.
     #[error("empty alternative between two `|`")]
     EmptyAlternative,
-    /// A terminal without `:`.
-    #[error("terminal `{0}` is not `key:value`")]
+    /// A terminal that cannot be read (`<>`, `:x`, `x:`).
+    #[error("terminal `{0}` is not `key:value`, a bare word or a `<symbol>`")]
     BadTerminal(String),
     /// An attribute that cannot be read.
     #[error("bad attribute `{text}`: {problem}")]
@@ -230,6 +233,7 @@ fn parse_item(text: &str) -> Result<Item, GrammarErrorKind> {
         Some((key, value)) if !key.is_empty() && !value.is_empty() => {
             Ok(Item::Terminal { key: key.to_string(), value: Value::parse(value) })
         }
+        None => Ok(Item::Terminal { key: text.to_string(), value: Value::Text(String::new()) }),
         _ => Err(GrammarErrorKind::BadTerminal(text.to_string())),
     }
 }
@@ -248,7 +252,11 @@ fn parse_attribute(text: &str) -> Result<Attribute, GrammarErrorKind> {
     let kind = match *kind {
         "int" => AttrKind::Int,
         "float" => AttrKind::Float,
-        other => return Err(bad(format!("unknown type `{other}` (expected `int` or `float`)"))),
+        "int_power2" => AttrKind::IntPower2,
+        "inv_power2" => AttrKind::InvPower2,
+        other => {
+            return Err(bad(format!("unknown type `{other}` (expected `int`, `float`, `int_power2` or `inv_power2`)")));
+        }
     };
     let count = match count.parse::<usize>() {
         Ok(n) if n > 0 => n,
@@ -269,7 +277,7 @@ fn parse_bound(text: &str, kind: AttrKind) -> Result<Bound, String> {
         return Ok(Bound::Dynamic);
     }
     match kind {
-        AttrKind::Int => text
+        AttrKind::Int | AttrKind::IntPower2 | AttrKind::InvPower2 => text
             .parse::<i64>()
             .map(|n| Bound::Fixed(n as f64))
             .map_err(|_| format!("unparseable number `{text}` for an int bound")),
@@ -296,6 +304,23 @@ mod tests {
         assert_eq!((n.kind, n.min, n.max), (AttrKind::Int, Bound::Fixed(0.0), Bound::Dynamic));
         let b = grammar.productions("b").expect("rule b");
         assert_eq!(b[0].items[1], Item::Terminal { key: "y".into(), value: Value::Text("True".into()) });
+    }
+
+    #[test]
+    fn reads_the_reference_dialect() {
+        let text = "<e> ::= <e> <op> <e> | ( <e> ) | X\n<op> ::= + | -\n\
+                    <l> ::= [batch_size,int_power2,1,5,12] [lr,inv_power2,1,1,4] epochs:100";
+        let grammar = parse(text, "ref.grammar").expect("the reference's dialect");
+        let e = grammar.productions("e").expect("rule e");
+        assert_eq!(e[1].items[0], Item::Terminal { key: "(".into(), value: Value::Text(String::new()) });
+        assert_eq!(e[2].items[0], Item::Terminal { key: "X".into(), value: Value::Text(String::new()) });
+        let l = grammar.productions("l").expect("rule l");
+        let kinds: Vec<AttrKind> = l[0].attributes().map(|a| a.kind).collect();
+        assert_eq!(kinds, [AttrKind::IntPower2, AttrKind::InvPower2]);
+        let err = parse("<a> ::= [n,int_power3,1,0,1]\n", "f").expect_err("unknown type");
+        assert!(err.to_string().contains("int_power2"), "{err}");
+        let err = parse("<a> ::= x:\n", "f").expect_err("empty value");
+        assert_eq!(err.kind, GrammarErrorKind::BadTerminal("x:".into()));
     }
 
     #[test]

@@ -1,4 +1,6 @@
 //! The decoded form of a genotype: a list of `key:value` tokens (`layer:conv out_channels:32 ...`).
+//! A bare terminal of a grammar (`+`) is a token with an empty value and prints as its key
+//! alone; network phenotypes are read back only as `key:value` tokens.
 //!
 //! Values print so that they parse back to the same value: integers as digits, floats always
 //! with a `.` or an exponent (`0.5`, `1.0`, `1e-7`), lists comma-separated. A phenotype
@@ -129,7 +131,10 @@ impl fmt::Display for Phenotype {
             if i > 0 {
                 f.write_str(" ")?;
             }
-            write!(f, "{}:{}", token.key, token.value)?;
+            match &token.value {
+                Value::Text(text) if text.is_empty() => f.write_str(&token.key)?,
+                value => write!(f, "{}:{value}", token.key)?,
+            }
         }
         Ok(())
     }

@@ -111,7 +111,7 @@ fn common_subsequence(a: &[LayerNode], b: &[LayerNode]) -> Vec<Option<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::netspec::{Activation, LayerSpec, LayerWeights, Padding, PoolKind, Shape, SpecLimits};
+    use crate::netspec::{Activation, LayerSpec, LayerWeights, Padding, PoolKind, Shape, SpecRules};
 
     fn conv(out_channels: usize) -> LayerSpec {
         LayerSpec::test_conv(out_channels)
@@ -127,7 +127,7 @@ mod tests {
 
     fn net(layers: &[LayerSpec], partition: Option<usize>) -> NetSpec {
         let input = Shape::Image { channels: 1, height: 8, width: 8 };
-        NetSpec::build(input, 10, layers, partition, SpecLimits::default()).expect("valid network")
+        NetSpec::build(input, 10, layers, partition, SpecRules::default()).expect("valid network")
     }
 
     #[test]

@@ -5,11 +5,17 @@
 //! returns either a `NetSpec` that the burn builder and the ONNX exporter can use without any
 //! further checks, or an [`Invalid`] outcome with the reason (never a panic).
 //!
-//! Semantics (those of the reference code, PyTorch-style, NCHW):
-//! - `conv`: `same` padding forces stride 1 and keeps H×W (for an even kernel the extra row and
-//!   column of zeros go at the bottom/right, as PyTorch does); `valid`: `⌊(H−k)/s⌋+1`.
-//! - `pool`: `valid`: `⌊(H−k)/s⌋+1`; `same`: zero-pad to `⌈H/s⌉` outputs (TensorFlow's SAME split:
-//!   the extra zero at the bottom/right), the zeros counted by average pooling.
+//! Semantics (PyTorch-style, NCHW; where they differ from the reference code, [`PoolPadding`]
+//! names the choice):
+//! - `conv` (as the reference): `same` padding forces stride 1 and keeps H×W (for an even kernel
+//!   the extra row and column of zeros go at the bottom/right, as PyTorch does); `valid`:
+//!   `⌊(H−k)/s⌋+1`.
+//! - `pool`: `valid`: `⌊(H−k)/s⌋+1`. `same` depends on [`SpecRules::pool_padding`]:
+//!   [`PoolPadding::Tensorflow`] (wattevo's default) zero-pads the input to `⌈H/s⌉` outputs
+//!   (TensorFlow's SAME split: the extra zero at the bottom/right), the zeros counted by average
+//!   pooling; [`PoolPadding::Reference`] pools without padding and then zero-pads the *output* by
+//!   `p = (H − (H−k+1)/s)/2` (⌈p⌉ above and left, ⌊p⌋ below and right), as the reference's
+//!   `ZeroPad2d` after the pool does: kernel 2, stride 2 takes 32 to 16 + 17 = 33.
 //! - `dense` on an image input flattens it first (C·H·W features, channel-major).
 //! - `batch_norm` and `pool` need an image input; `conv` after a flat input is invalid.
 //! - The output layer is `dense` + softmax over the classes; the extra head of a partitioned net
@@ -204,6 +210,28 @@ impl Pads {
     }
 }
 
+/// How a `same`-padded pool is built (the reference code and wattevo differ).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PoolPadding {
+    /// Zero-pad the input so the pool gives `⌈H/s⌉` outputs (TensorFlow's SAME): the pool
+    /// shrinks its input by its stride, as a person reading `same` expects.
+    #[default]
+    Tensorflow,
+    /// Pool without padding, then zero-pad the output back to about the input's size or more
+    /// (the reference code's `ZeroPad2d` after the pool: 32 → 33 for kernel 2, stride 2).
+    Reference,
+}
+
+impl crate::named::Named for PoolPadding {
+    const KIND: &'static str = "pool padding";
+    const VALUES: &'static [(Self, &'static str, &'static str)] = &[
+        (Self::Tensorflow, "tensorflow", "pad the input to ⌈H/s⌉ outputs (TensorFlow SAME)"),
+        (Self::Reference, "reference", "pool unpadded, then zero-pad the output (the reference code)"),
+    ];
+}
+crate::named::named_enum_text!(PoolPadding);
+
 /// A layer with everything resolved: its input and output shapes, effective stride and pads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LayerNode {
@@ -213,8 +241,12 @@ pub struct LayerNode {
     pub input: Shape,
     /// Shape of one output sample.
     pub output: Shape,
-    /// Explicit padding (conv and pool; zero otherwise).
+    /// Explicit padding of the input (conv and pool; zero otherwise).
     pub pads: Pads,
+    /// Zero padding of the output (a `same` pool under [`PoolPadding::Reference`]; zero
+    /// otherwise).
+    #[serde(default)]
+    pub post_pads: Pads,
 }
 
 impl LayerNode {
@@ -271,16 +303,19 @@ impl Invalid {
     }
 }
 
-/// Limits on what counts as a buildable network on this machine.
+/// How layers are built, and the limits on what counts as a buildable network on this machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SpecLimits {
+pub struct SpecRules {
     /// Most trainable parameters (all heads included).
     pub max_params: usize,
+    /// How a `same`-padded pool is built.
+    #[serde(default)]
+    pub pool_padding: PoolPadding,
 }
 
-impl Default for SpecLimits {
+impl Default for SpecRules {
     fn default() -> Self {
-        Self { max_params: 20_000_000 }
+        Self { max_params: 20_000_000, pool_padding: PoolPadding::default() }
     }
 }
 
@@ -326,6 +361,7 @@ fn head(num_classes: usize, input: Shape) -> LayerNode {
         input,
         output: Shape::Flat { features: num_classes },
         pads: Pads::default(),
+        post_pads: Pads::default(),
     }
 }
 
@@ -345,8 +381,31 @@ fn window(size: usize, kernel: usize, stride: usize, padding: Padding, conv: boo
     }
 }
 
-fn resolve(index: usize, layer: &LayerSpec, input: Shape) -> Result<LayerNode, Invalid> {
-    let node = |layer: LayerSpec, output: Shape, pads: Pads| LayerNode { layer, input, output, pads };
+/// The reference's zero padding after an unpadded pool along one axis: `(before, after)` with
+/// `p = (size − (size−k+1)/stride)/2`, before = ⌈p⌉, after = ⌊p⌋ (`compute_adjusting_padding`).
+fn reference_pool_pads(size: usize, kernel: usize, stride: usize) -> (usize, usize) {
+    let p = (size as f64 - (size as f64 - kernel as f64 + 1.0) / stride as f64) / 2.0;
+    (p.ceil() as usize, p.floor() as usize)
+}
+
+/// A `same` pool under [`PoolPadding::Reference`]: output height and width, and the pads after
+/// the pool; `None` when the kernel is larger than the input.
+fn reference_same_pool(height: usize, width: usize, kernel: usize, stride: usize) -> Option<(usize, usize, Pads)> {
+    let (h, _, _) = window(height, kernel, stride, Padding::Valid, false)?;
+    let (w, _, _) = window(width, kernel, stride, Padding::Valid, false)?;
+    let (top, bottom) = reference_pool_pads(height, kernel, stride);
+    let (left, right) = reference_pool_pads(width, kernel, stride);
+    Some((h + top + bottom, w + left + right, Pads { top, left, bottom, right }))
+}
+
+fn resolve(index: usize, layer: &LayerSpec, input: Shape, rules: SpecRules) -> Result<LayerNode, Invalid> {
+    let node = |layer: LayerSpec, output: Shape, pads: Pads| LayerNode {
+        layer,
+        input,
+        output,
+        pads,
+        post_pads: Pads::default(),
+    };
     match (layer, input) {
         (LayerSpec::Conv { kernel: 0, .. } | LayerSpec::Pool { kernel: 0, .. }, _) => {
             Err(Invalid::at(index, "kernel size 0"))
@@ -383,9 +442,14 @@ fn resolve(index: usize, layer: &LayerSpec, input: Shape) -> Result<LayerNode, I
         }
         (&LayerSpec::Pool { kind, kernel, stride, padding }, Shape::Image { channels, height, width }) => {
             let too_big = || Invalid::at(index, format!("pool kernel {kernel} larger than its {height}×{width} input"));
+            let layer = LayerSpec::Pool { kind, kernel, stride, padding };
+            if padding == Padding::Same && rules.pool_padding == PoolPadding::Reference {
+                let (h, w, post_pads) = reference_same_pool(height, width, kernel, stride).ok_or_else(too_big)?;
+                let output = Shape::Image { channels, height: h, width: w };
+                return Ok(LayerNode { post_pads, ..node(layer, output, Pads::default()) });
+            }
             let (h, top, bottom) = window(height, kernel, stride, padding, false).ok_or_else(too_big)?;
             let (w, left, right) = window(width, kernel, stride, padding, false).ok_or_else(too_big)?;
-            let layer = LayerSpec::Pool { kind, kernel, stride, padding };
             Ok(node(layer, Shape::Image { channels, height: h, width: w }, Pads { top, left, bottom, right }))
         }
         (LayerSpec::BatchNorm, Shape::Image { .. }) => Ok(node(LayerSpec::BatchNorm, input, Pads::default())),
@@ -409,7 +473,7 @@ impl NetSpec {
         num_classes: usize,
         layers: &[LayerSpec],
         partition_point: Option<usize>,
-        limits: SpecLimits,
+        rules: SpecRules,
     ) -> Result<NetSpec, Invalid> {
         if num_classes < 2 {
             return Err(Invalid::whole(format!("{num_classes} classes: need at least 2")));
@@ -417,7 +481,7 @@ impl NetSpec {
         let mut nodes = Vec::with_capacity(layers.len());
         let mut shape = input;
         for (index, layer) in layers.iter().enumerate() {
-            let node = resolve(index, layer, shape)?;
+            let node = resolve(index, layer, shape, rules)?;
             if node.output.elements() == 0 {
                 return Err(Invalid::at(index, "output has no elements"));
             }
@@ -442,11 +506,11 @@ impl NetSpec {
             partition_point,
             extra_head,
         };
-        if spec.params() > limits.max_params {
+        if spec.params() > rules.max_params {
             return Err(Invalid::whole(format!(
                 "{} parameters, more than the limit of {}",
                 spec.params(),
-                limits.max_params
+                rules.max_params
             )));
         }
         Ok(spec)
@@ -500,7 +564,7 @@ mod tests {
             10,
             &[conv(8, 3, 2, Padding::Valid), conv(4, 4, 3, Padding::Same)],
             None,
-            SpecLimits::default(),
+            SpecRules::default(),
         )
         .expect("valid net");
         assert_eq!(spec.layers[0].output, Shape::Image { channels: 8, height: 13, width: 13 });
@@ -513,11 +577,42 @@ mod tests {
     #[test]
     fn same_pool_rounds_up() {
         let pool = LayerSpec::Pool { kind: PoolKind::Max, kernel: 3, stride: 2, padding: Padding::Same };
-        let spec = NetSpec::build(MNIST, 10, &[conv(2, 3, 1, Padding::Valid), pool], None, SpecLimits::default())
+        let spec = NetSpec::build(MNIST, 10, &[conv(2, 3, 1, Padding::Valid), pool], None, SpecRules::default())
             .expect("valid");
         // 26 -> ceil(26/2) = 13; total pad = 12*2+3-26 = 1
         assert_eq!(spec.layers[1].output, Shape::Image { channels: 2, height: 13, width: 13 });
         assert_eq!(spec.layers[1].pads, Pads { top: 0, left: 0, bottom: 1, right: 1 });
+    }
+
+    #[test]
+    fn reference_same_pool_pads_after_pooling() {
+        let rules = SpecRules { pool_padding: PoolPadding::Reference, ..SpecRules::default() };
+        let input = Shape::Image { channels: 3, height: 32, width: 32 };
+        let pool = |kernel, stride| LayerSpec::Pool { kind: PoolKind::Max, kernel, stride, padding: Padding::Same };
+        let build = |layers: &[LayerSpec]| NetSpec::build(input, 10, layers, None, rules).expect("valid");
+        // kernel 2, stride 2 on 32: pooled ⌈31/2⌉ = 16; p = (32 − 31/2)/2 = 8.25 → 9 above, 8 below
+        let spec = build(&[pool(2, 2), conv(4, 3, 1, Padding::Same)]);
+        assert_eq!(spec.layers[0].output, Shape::Image { channels: 3, height: 33, width: 33 });
+        assert_eq!(spec.layers[0].post_pads, Pads { top: 9, left: 9, bottom: 8, right: 8 });
+        assert!(spec.layers[0].pads.is_zero(), "nothing is padded before the pool");
+        // kernel 3, stride 1 on 32: pooled 30; p = (32 − 30)/2 = 1 → back to 32
+        let spec = build(&[pool(3, 1), conv(4, 3, 1, Padding::Same)]);
+        assert_eq!(spec.layers[0].output, Shape::Image { channels: 3, height: 32, width: 32 });
+        assert_eq!(spec.layers[0].post_pads, Pads { top: 1, left: 1, bottom: 1, right: 1 });
+        // kernel 2, stride 1 on 32: pooled 31; p = 0.5 → one row above and left only
+        let spec = build(&[pool(2, 1), conv(4, 3, 1, Padding::Same)]);
+        assert_eq!(spec.layers[0].post_pads, Pads { top: 1, left: 1, bottom: 0, right: 0 });
+        // kernel 5, stride 3 on 32: pooled ⌈28/3⌉ = 10; p = (32 − 28/3)/2 = 11.33 → 12 + 11
+        let spec = build(&[pool(5, 3), conv(4, 3, 1, Padding::Same)]);
+        assert_eq!(spec.layers[0].output, Shape::Image { channels: 3, height: 33, width: 33 });
+        // the same layers under wattevo's default: 32 → 16
+        let spec = NetSpec::build(input, 10, &[pool(2, 2), conv(4, 3, 1, Padding::Same)], None, SpecRules::default())
+            .expect("valid");
+        assert_eq!(spec.layers[0].output, Shape::Image { channels: 3, height: 16, width: 16 });
+        assert!(spec.layers[0].post_pads.is_zero());
+        // valid pools are the same under both
+        let valid = LayerSpec::Pool { kind: PoolKind::Avg, kernel: 2, stride: 2, padding: Padding::Valid };
+        assert_eq!(build(&[valid.clone(), conv(4, 3, 1, Padding::Same)]).layers[0].output.dims(), vec![3, 16, 16]);
     }
 
     #[test]
@@ -527,30 +622,36 @@ mod tests {
             10,
             &std::iter::repeat_n(conv(8, 5, 1, Padding::Valid), 7).collect::<Vec<_>>(),
             None,
-            SpecLimits::default(),
+            SpecRules::default(),
         )
         .expect_err("too deep");
         assert_eq!(err.layer, 6);
         assert!(err.reason.contains("larger than its 4×4 input"), "{err}");
         let dense = LayerSpec::Dense { out_features: 16, activation: Activation::Relu, bias: true };
-        let err = NetSpec::build(MNIST, 10, &[dense, conv(8, 3, 1, Padding::Same)], None, SpecLimits::default())
+        let err = NetSpec::build(MNIST, 10, &[dense, conv(8, 3, 1, Padding::Same)], None, SpecRules::default())
             .expect_err("conv after fc");
         assert_eq!(err.layer, 1);
-        let err = NetSpec::build(MNIST, 10, &[LayerSpec::Dropout { rate: 0.1 }], None, SpecLimits::default())
+        let err = NetSpec::build(MNIST, 10, &[LayerSpec::Dropout { rate: 0.1 }], None, SpecRules::default())
             .expect_err("no params");
         assert!(err.reason.contains("no trainable layer"));
-        let err = NetSpec::build(MNIST, 10, &[conv(8, 3, 1, Padding::Same)], Some(1), SpecLimits::default())
+        let err = NetSpec::build(MNIST, 10, &[conv(8, 3, 1, Padding::Same)], Some(1), SpecRules::default())
             .expect_err("k too big");
         assert!(err.reason.contains("partition_point 1"));
-        let err = NetSpec::build(MNIST, 10, &[conv(256, 3, 1, Padding::Same)], None, SpecLimits { max_params: 1000 })
-            .expect_err("too big");
+        let err = NetSpec::build(
+            MNIST,
+            10,
+            &[conv(256, 3, 1, Padding::Same)],
+            None,
+            SpecRules { max_params: 1000, ..SpecRules::default() },
+        )
+        .expect_err("too big");
         assert!(err.reason.contains("parameters"));
     }
 
     #[test]
     fn partitions_cut_the_right_layers() {
         let layers = [conv(8, 3, 1, Padding::Same), conv(16, 3, 2, Padding::Valid), LayerSpec::BatchNorm];
-        let spec = NetSpec::build(MNIST, 10, &layers, Some(0), SpecLimits::default()).expect("valid");
+        let spec = NetSpec::build(MNIST, 10, &layers, Some(0), SpecRules::default()).expect("valid");
         let early = spec.partition(Partition::Early).expect("partitioned");
         let full = spec.partition(Partition::Full).expect("full");
         assert_eq!(early.layers.len(), 1);

@@ -66,13 +66,13 @@ impl TrainedNet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::netspec::{Activation, LayerSpec, Shape, SpecLimits};
+    use crate::netspec::{Activation, LayerSpec, Shape, SpecRules};
 
     fn spec(partition: Option<usize>) -> NetSpec {
         let conv = |out| LayerSpec::test_conv(out);
         let layers = [conv(4), conv(6), LayerSpec::Dense { out_features: 8, activation: Activation::Relu, bias: true }];
         let input = Shape::Image { channels: 1, height: 6, width: 6 };
-        NetSpec::build(input, 3, &layers, partition, SpecLimits::default()).expect("valid network")
+        NetSpec::build(input, 3, &layers, partition, SpecRules::default()).expect("valid network")
     }
 
     #[test]

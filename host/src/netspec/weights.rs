@@ -212,7 +212,7 @@ impl NetWeights {
 #[cfg(test)]
 mod seeded_tests {
     use super::*;
-    use crate::netspec::{Activation, Padding, PoolKind, Shape, SpecLimits};
+    use crate::netspec::{Activation, Padding, PoolKind, Shape, SpecRules};
 
     fn spec() -> NetSpec {
         let layers = [
@@ -222,7 +222,7 @@ mod seeded_tests {
             LayerSpec::Dense { out_features: 12, activation: Activation::Relu, bias: false },
         ];
         let input = Shape::Image { channels: 2, height: 8, width: 8 };
-        NetSpec::build(input, 5, &layers, Some(1), SpecLimits::default()).expect("valid network")
+        NetSpec::build(input, 5, &layers, Some(1), SpecRules::default()).expect("valid network")
     }
 
     #[test]

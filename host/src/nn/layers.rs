@@ -4,7 +4,7 @@
 //! building cannot fail. Padding follows `NetSpec`: conv uses its explicit (possibly
 //! asymmetric) zero pads; a padded pool first pads its input with zeros and then pools without
 //! padding, so max pooling sees the zeros too and average pooling counts them, exactly as the
-//! ONNX export does.
+//! ONNX export does; a pool with `post_pads` (the reference's `same` pool) pads its output.
 
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -92,7 +92,7 @@ pub enum PoolOp {
     Avg(AvgPool2d),
 }
 
-/// Zero padding (if any) followed by an unpadded pool.
+/// Zero padding (if any), an unpadded pool, then zero padding of the output (if any).
 #[derive(Module, Debug)]
 pub struct PoolLayer {
     /// The pool.
@@ -100,6 +100,17 @@ pub struct PoolLayer {
     /// Zeros added around the input first.
     #[module(skip)]
     pub pads: Pads,
+    /// Zeros added around the output.
+    #[module(skip)]
+    pub post_pads: Pads,
+}
+
+fn zero_pad(x: Tensor<4>, pads: Pads) -> Tensor<4> {
+    if pads.is_zero() {
+        return x;
+    }
+    let Pads { top, left, bottom, right } = pads;
+    x.pad([(top, bottom), (left, right)], PadMode::Constant(0.0))
 }
 
 /// Fully connected layer (flattening an image input) followed by its activation.
@@ -155,7 +166,7 @@ impl Layer {
                         PoolOp::Avg(AvgPool2dConfig::new([kernel, kernel]).with_strides([stride, stride]).init())
                     }
                 };
-                Layer::Pool(PoolLayer { op, pads: node.pads })
+                Layer::Pool(PoolLayer { op, pads: node.pads, post_pads: node.post_pads })
             }
             LayerSpec::BatchNorm => {
                 Layer::BatchNorm(BatchNormConfig::new(in_ch).with_epsilon(BATCH_NORM_EPSILON).init(device))
@@ -173,15 +184,12 @@ impl Layer {
         match self {
             Layer::Conv(c) => Features::Image(activate(c.conv.forward(x.image()), c.activation)),
             Layer::Pool(p) => {
-                let mut x = x.image();
-                if !p.pads.is_zero() {
-                    let Pads { top, left, bottom, right } = p.pads;
-                    x = x.pad([(top, bottom), (left, right)], PadMode::Constant(0.0));
-                }
-                Features::Image(match &p.op {
+                let x = zero_pad(x.image(), p.pads);
+                let pooled = match &p.op {
                     PoolOp::Max(pool) => pool.forward(x),
                     PoolOp::Avg(pool) => pool.forward(x),
-                })
+                };
+                Features::Image(zero_pad(pooled, p.post_pads))
             }
             Layer::BatchNorm(bn) => match x {
                 Features::Image(t) => Features::Image(bn.forward(t)),

@@ -67,7 +67,7 @@ impl Model {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::netspec::{Activation, LayerSpec, NetSpec, Shape, SpecLimits};
+    use crate::netspec::{Activation, LayerSpec, NetSpec, Shape, SpecRules};
     use crate::nn::training_device;
 
     #[test]
@@ -78,7 +78,7 @@ mod tests {
             LayerSpec::Dense { out_features: 5, activation: Activation::Relu, bias: false },
         ];
         let input = Shape::Image { channels: 1, height: 6, width: 6 };
-        let spec = NetSpec::build(input, 4, &layers, Some(1), SpecLimits::default()).expect("valid network");
+        let spec = NetSpec::build(input, 4, &layers, Some(1), SpecRules::default()).expect("valid network");
         let device = training_device();
         let wanted = NetWeights::seeded(&spec, 11);
         let model = Model::new(&spec, &device).with_weights(&wanted, &device).expect("weights fit");

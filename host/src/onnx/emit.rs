@@ -9,7 +9,8 @@
 //! - `pool`: padding is zero padding (see [`crate::netspec`]). `AveragePool` takes it as `pads`
 //!   with `count_include_pad = 1`; `MaxPool` takes it as `pads` only when its input is known to
 //!   be non-negative (after relu/sigmoid, where a zero never wins over a real value), otherwise
-//!   an explicit `Pad` with zeros comes first.
+//!   an explicit `Pad` with zeros comes first. Zeros after the pool (`post_pads`, the
+//!   reference's `same` pool) are a `Pad` after it.
 //! - `dense` → `Flatten` (image input) + `Gemm` (`transB = 0`) + activation.
 //! - `dropout` → nothing (identity at inference).
 
@@ -147,11 +148,7 @@ pub(crate) fn pool(g: &mut GraphBuilder, low: &mut Lowering, node: &LayerNode) {
     let LayerSpec::Pool { kind, kernel, stride, .. } = node.layer else { return };
     let mut pads = node.pads;
     if kind == PoolKind::Max && !pads.is_zero() && !low.nonneg {
-        let name = g.fresh("pad");
-        let p = pads.onnx();
-        let amounts = vec![0, 0, p[0] as i64, p[1] as i64, 0, 0, p[2] as i64, p[3] as i64];
-        let amounts = g.int64(format!("{name}.pads"), amounts);
-        g.node(name, "Pad", vec![amounts], Vec::new());
+        zero_pad(g, pads);
         pads = Pads::default();
     }
     let (op, prefix) = match kind {
@@ -168,6 +165,18 @@ pub(crate) fn pool(g: &mut GraphBuilder, low: &mut Lowering, node: &LayerNode) {
     }
     let name = g.fresh(prefix);
     g.node(name, op, Vec::new(), attrs);
+    if !node.post_pads.is_zero() {
+        zero_pad(g, node.post_pads);
+    }
+}
+
+/// Emits a `Pad` node adding zeros around the spatial axes.
+fn zero_pad(g: &mut GraphBuilder, pads: Pads) {
+    let name = g.fresh("pad");
+    let p = pads.onnx();
+    let amounts = vec![0, 0, p[0] as i64, p[1] as i64, 0, 0, p[2] as i64, p[3] as i64];
+    let amounts = g.int64(format!("{name}.pads"), amounts);
+    g.node(name, "Pad", vec![amounts], Vec::new());
 }
 
 /// Emits a batch norm, or keeps it pending to fold into the next layer.

@@ -1,7 +1,7 @@
 //! Unit tests of the exporter: metadata, lowering choices (folding, padding) and the hash.
 
 use super::*;
-use crate::netspec::{DenseWeights, NetSpec, Padding, Partition, PoolKind, Shape, SpecLimits};
+use crate::netspec::{DenseWeights, NetSpec, Padding, Partition, PoolKind, Shape, SpecRules};
 
 const INPUT: Shape = Shape::Image { channels: 2, height: 10, width: 10 };
 
@@ -18,7 +18,7 @@ fn ops(model: &ModelProto) -> Vec<String> {
 }
 
 fn build(layers: &[LayerSpec], partition: Option<usize>) -> NetSpec {
-    NetSpec::build(INPUT, 3, layers, partition, SpecLimits::default()).expect("valid test network")
+    NetSpec::build(INPUT, 3, layers, partition, SpecRules::default()).expect("valid test network")
 }
 
 #[test]

@@ -20,6 +20,7 @@ use crate::data::DataSplits;
 use crate::evolve::candidate::{EvalError, EvalRequest, Evaluation, Evaluator, ModuleCost};
 use crate::evolve::fitness::{FitnessFunction, Metrics};
 use crate::genome::SearchSpace;
+use crate::nn::train::TrainMethod;
 use wattevo_proto::{Measurement, WireError};
 
 use super::cache::MeasurementCache;
@@ -55,6 +56,8 @@ pub struct PipelineEvaluator<'a> {
     /// Train for epochs instead of seconds: `(epochs per default budget, default budget in s)`.
     /// A candidate with budget `b` s trains `round(epochs · b / default)` epochs.
     pub epoch_budget: Option<(usize, f64)>,
+    /// How candidates are trained (loss, LARS schedule, `train_longer` optimiser).
+    pub method: TrainMethod,
     /// Called with a short phase name while a candidate is evaluated (`training`, `measuring`).
     pub on_phase: Option<PhaseCallback<'a>>,
     /// How many candidates train at once, with how many threads each.
@@ -98,6 +101,7 @@ impl<'a> PipelineEvaluator<'a> {
             run_dir,
             on_phase: None,
             epoch_budget: None,
+            method: TrainMethod::default(),
             schedule: Schedule::default(),
             wall: WallAccount::default(),
         };
@@ -178,7 +182,13 @@ impl<'a> PipelineEvaluator<'a> {
 
     /// The host-side half of an evaluation, without the board.
     pub fn preparer(&self) -> Preparer<'a> {
-        Preparer { space: self.space, data: self.data, run_dir: self.run_dir, epoch_budget: self.epoch_budget }
+        Preparer {
+            space: self.space,
+            data: self.data,
+            run_dir: self.run_dir,
+            epoch_budget: self.epoch_budget,
+            method: self.method,
+        }
     }
 
     /// The board's half: measures the partitions and modules of a prepared candidate and

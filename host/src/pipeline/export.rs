@@ -99,12 +99,12 @@ pub fn onnx_accuracy(onnx: &[u8], data: &Dataset) -> Result<f64, RunError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::netspec::{LayerSpec, NetSpec, Shape, SpecLimits};
+    use crate::netspec::{LayerSpec, NetSpec, Shape, SpecRules};
 
     fn net(partition: Option<usize>) -> TrainedNet {
         let conv = LayerSpec::test_conv(3);
         let input = Shape::Image { channels: 1, height: 8, width: 8 };
-        let spec = NetSpec::build(input, 4, &[conv.clone(), conv], partition, SpecLimits::default()).expect("valid");
+        let spec = NetSpec::build(input, 4, &[conv.clone(), conv], partition, SpecRules::default()).expect("valid");
         TrainedNet::seeded(spec, 3)
     }
 

@@ -11,7 +11,7 @@ use crate::data::DataSplits;
 use crate::evolve::candidate::{EvalError, EvalRequest};
 use crate::genome::SearchSpace;
 use crate::netspec::{NetSpec, TrainedNet};
-use crate::nn::train::{LossKind, StopReason};
+use crate::nn::train::{StopReason, TrainMethod};
 
 use super::evaluator::weights_dir;
 use super::export::{ExportedModule, ExportedPartition, export_module, export_partitions};
@@ -28,6 +28,8 @@ pub struct Preparer<'a> {
     pub run_dir: &'a Path,
     /// Train for epochs instead of seconds: `(epochs per default budget, default budget in s)`.
     pub epoch_budget: Option<(usize, f64)>,
+    /// How candidates are trained.
+    pub method: TrainMethod,
 }
 
 /// A trained, exported candidate waiting for the board.
@@ -125,7 +127,7 @@ impl Preparer<'_> {
             spec,
             learning: &learning,
             seed: request.seed,
-            loss: LossKind::Logits,
+            method: self.method,
             budget,
             warm_start: parent_dir.as_deref(),
             inherit: parent.as_ref(),

@@ -12,7 +12,7 @@ use super::train::{Budget, TrainFailure, TrainJob, train};
 use crate::data::DataSplits;
 use crate::genome::LearningSpec;
 use crate::netspec::{NetSpec, Partition};
-use crate::nn::train::{LossKind, Progress, TrainOutcome, evaluate};
+use crate::nn::train::{LossKind, Progress, TrainMethod, TrainOutcome, evaluate};
 
 /// Accuracy of one exported model.
 #[derive(Debug, Clone, Serialize)]
@@ -92,7 +92,7 @@ pub fn train_and_export(
         spec,
         learning,
         seed: settings.seed,
-        loss: settings.loss,
+        method: TrainMethod { loss: settings.loss, ..TrainMethod::default() },
         budget: settings.budget,
         warm_start: None,
         inherit: None,

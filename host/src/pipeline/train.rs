@@ -9,7 +9,9 @@ use std::time::Duration;
 use crate::data::DataSplits;
 use crate::genome::LearningSpec;
 use crate::netspec::{Lineage, NetSpec, NetWeights, TrainedNet, WeightsMismatch};
-use crate::nn::train::{LossKind, Progress, Race, Samples, TrainError, TrainOptions, TrainOutcome, Trainer};
+use crate::nn::train::{
+    Progress, Race, Samples, TrainError, TrainLongerOptimizer, TrainMethod, TrainOptions, TrainOutcome, Trainer,
+};
 use crate::nn::{Device, Model, ReadWeightsError, training_device};
 
 /// How long to train.
@@ -33,12 +35,12 @@ pub struct TrainJob<'a> {
     pub learning: &'a LearningSpec,
     /// Seed of the initial weights and of the batch order.
     pub seed: u64,
-    /// The loss both heads are trained with.
-    pub loss: LossKind,
+    /// The loss, the LARS schedule and the `train_longer` optimiser.
+    pub method: TrainMethod,
     /// How long to train.
     pub budget: Budget,
-    /// Continue from the weights and optimiser state saved in this directory instead of from
-    /// freshly initialised weights.
+    /// Continue from the weights (and, unless `method` says fresh, the optimiser state) saved
+    /// in this directory instead of from freshly initialised weights.
     pub warm_start: Option<&'a Path>,
     /// Start every layer that this trained parent network also has, unchanged in kind and
     /// shape, from the parent's weights (ignored with `warm_start`).
@@ -107,12 +109,23 @@ pub fn train(
     if let (Some(parent), None) = (job.inherit, job.warm_start) {
         (fresh, inherited_params) = inherit(fresh, parent, &device)?;
     }
+    let options = TrainOptions {
+        seed: job.seed,
+        loss: job.method.loss,
+        lars_schedule: job.method.lars_schedule,
+        shuffle: job.method.shuffle,
+        budget_check: job.method.budget_check,
+        ..TrainOptions::default()
+    };
     let (model, mut trainer) = match job.warm_start {
-        Some(dir) => Trainer::load(fresh, dir)?,
-        None => (
-            fresh,
-            Trainer::new(job.learning, TrainOptions { seed: job.seed, loss: job.loss, ..TrainOptions::default() })?,
-        ),
+        Some(dir) => {
+            let (model, mut trainer) = Trainer::load(fresh, dir)?;
+            if job.method.train_longer_optimizer == TrainLongerOptimizer::Fresh {
+                trainer.restart_optimizer();
+            }
+            (model, trainer)
+        }
+        None => (fresh, Trainer::new(job.learning, options)?),
     };
     trainer.set_race(job.race.cloned());
     let wall = match job.budget {
@@ -154,7 +167,7 @@ mod tests {
     use super::*;
     use crate::data::{DatasetName, LoadOptions, load_splits};
     use crate::genome::network::{CNN_PRESET, PhenotypeNetwork};
-    use crate::netspec::{Activation, LayerSpec, Padding, PoolKind, SpecLimits};
+    use crate::netspec::{Activation, LayerSpec, Padding, PoolKind, SpecRules};
 
     fn net(dense_features: usize) -> NetSpec {
         let layers = [
@@ -163,7 +176,7 @@ mod tests {
             LayerSpec::Dense { out_features: dense_features, activation: Activation::Relu, bias: true },
         ];
         let input = crate::netspec::Shape::Image { channels: 1, height: 8, width: 8 };
-        NetSpec::build(input, 10, &layers, None, SpecLimits::default()).expect("valid network")
+        NetSpec::build(input, 10, &layers, None, SpecRules::default()).expect("valid network")
     }
 
     #[test]
@@ -175,7 +188,7 @@ mod tests {
             spec,
             learning: &learning,
             seed,
-            loss: LossKind::Logits,
+            method: TrainMethod::default(),
             budget,
             warm_start: None,
             inherit,
@@ -194,5 +207,38 @@ mod tests {
         let alone = train(&job(&child_spec, 2, Budget::Epochs(0), None), &data, &mut |_| {}).expect("alone");
         assert_eq!(alone.inherited_params, 0);
         assert_eq!(got.layers[2], alone.net.weights().layers[2], "fresh layers are the seed's own");
+    }
+
+    #[test]
+    fn a_train_longer_child_starts_from_its_parents_last_weights() {
+        let data = load_splits(DatasetName::Digits, &LoadOptions::default()).expect("embedded digits");
+        let learning = PhenotypeNetwork::parse(CNN_PRESET).expect("preset").learning;
+        let spec = net(16);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let parent_dir = dir.path().join("parent");
+        let job = |budget, warm_start, train_longer_optimizer| TrainJob {
+            spec: &spec,
+            learning: &learning,
+            seed: 3,
+            method: TrainMethod { train_longer_optimizer, ..TrainMethod::default() },
+            budget,
+            warm_start,
+            inherit: None,
+            race: None,
+            save_to: None,
+        };
+        let parent_job = TrainJob { save_to: Some(&parent_dir), ..job(Budget::Epochs(2), None, Default::default()) };
+        let parent = train(&parent_job, &data, &mut |_| {}).expect("parent");
+        let mut after_one_epoch = Vec::new();
+        for optimizer in [TrainLongerOptimizer::Restore, TrainLongerOptimizer::Fresh] {
+            // before its first step the child's validation loss is the parent's last one
+            let start =
+                train(&job(Budget::Epochs(0), Some(&parent_dir), optimizer), &data, &mut |_| {}).expect("child");
+            assert_eq!(start.outcome.validation, parent.outcome.validation, "{optimizer:?}");
+            assert_eq!(start.outcome.total_epochs, 2, "the epoch counter continues");
+            let more = train(&job(Budget::Epochs(1), Some(&parent_dir), optimizer), &data, &mut |_| {}).expect("child");
+            after_one_epoch.push(more.net.weights().clone());
+        }
+        assert_ne!(after_one_epoch[0], after_one_epoch[1], "a fresh optimiser forgets the parent's momentum");
     }
 }

@@ -2,11 +2,17 @@
 //! The config used is written to the run directory as `config.toml`; `wattevo resume` reads it.
 //!
 //! Defaults are a short search that finishes in a few minutes on a 2-core machine: the embedded
-//! digits upsampled to 16×16 (so the grammar's 2–5 kernels and pools fit a few layers deep), the
+//! digits upsampled to 16×16 (so the grammar's 2–5 kernels and pools fit a few layers deep;
+//! the paper's spaces resize to 32×32 as the reference does, Fashion-MNIST keeps 28×28), the
 //! 2-core search space, 5 generations of λ = 4, 3 s of training per candidate, the simulated
 //! board with short measurement windows (200 ms idle, 3 × 300 ms timed). For a lab run use a
 //! real board, longer training and the board profile's own measurement protocol
 //! (`profile_protocol = true`).
+//!
+//! Where wattevo's method and the reference code's differ, the choice is a named key
+//! (`pool_padding`, `resize`, `loss`, `lars_schedule`, `train_longer_optimizer`, `shuffle`,
+//! `budget_check`); `reference = true`
+//! sets each to the reference's behaviour ([`super::method`]).
 
 use std::path::{Path, PathBuf};
 
@@ -17,6 +23,8 @@ use crate::data::DatasetName;
 use crate::evolve::engine::EngineConfig;
 use crate::evolve::fitness::{FitnessFunction, Preset};
 use crate::evolve::mutation::MutationRates;
+use crate::netspec::PoolPadding;
+use crate::nn::train::{BudgetCheck, LarsScheduleKind, LossKind, TrainLongerOptimizer, TrainMethod};
 
 /// Which genome configuration (search space) to evolve in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,8 +56,10 @@ pub struct EvolveConfig {
     pub dataset: DatasetName,
     /// Directory of the dataset files (Fashion-MNIST); searched in the usual places otherwise.
     pub data_dir: Option<PathBuf>,
-    /// Resize images to this side (pixels); 0 keeps the native size.
-    pub resize: usize,
+    /// Resize images to this side (pixels); 0 keeps the native size. Absent: 32 in the paper's
+    /// spaces (as the reference), 16 for the 8×8 digits, the native size otherwise. The
+    /// recorded `config.toml` holds the size used.
+    pub resize: Option<usize>,
     /// Search space.
     pub space: SpacePreset,
     /// A grammar file replacing the space's bundled grammar.
@@ -104,6 +114,21 @@ pub struct EvolveConfig {
     /// Wall-clock budget of a run invocation, minutes: no generation starts after it (0: none,
     /// `generations` alone decides).
     pub minutes: f64,
+    /// Reproduce the reference code: every method choice below set to the reference's
+    /// behaviour, the search accelerators off ([`super::method`]).
+    pub reference: bool,
+    /// How a `same`-padded pool is built.
+    pub pool_padding: PoolPadding,
+    /// The training loss.
+    pub loss: LossKind,
+    /// How the LARS learning-rate schedule counts its steps.
+    pub lars_schedule: LarsScheduleKind,
+    /// What a `train_longer` offspring's optimiser starts from.
+    pub train_longer_optimizer: TrainLongerOptimizer,
+    /// Shuffle the training batches every epoch.
+    pub shuffle: bool,
+    /// When the training budget is checked.
+    pub budget_check: BudgetCheck,
 }
 
 impl Default for EvolveConfig {
@@ -111,7 +136,7 @@ impl Default for EvolveConfig {
         EvolveConfig {
             dataset: DatasetName::Digits,
             data_dir: None,
-            resize: 16,
+            resize: None,
             space: SpacePreset::Small,
             grammar: None,
             board: "sim".into(),
@@ -135,6 +160,13 @@ impl Default for EvolveConfig {
             jobs: 0,
             threads_per_job: 0,
             minutes: 0.0,
+            reference: false,
+            pool_padding: PoolPadding::default(),
+            loss: LossKind::default(),
+            lars_schedule: LarsScheduleKind::default(),
+            train_longer_optimizer: TrainLongerOptimizer::default(),
+            shuffle: true,
+            budget_check: BudgetCheck::default(),
         }
     }
 }
@@ -176,6 +208,27 @@ impl EvolveConfig {
         self.fitness.clone().unwrap_or_else(|| FitnessFunction::preset(self.preset))
     }
 
+    /// How candidates are trained.
+    pub fn train_method(&self) -> TrainMethod {
+        TrainMethod {
+            loss: self.loss,
+            lars_schedule: self.lars_schedule,
+            train_longer_optimizer: self.train_longer_optimizer,
+            shuffle: self.shuffle,
+            budget_check: self.budget_check,
+        }
+    }
+
+    /// The side images are resized to (0: native): `resize`, or the default of the space and
+    /// dataset.
+    pub fn resize_side(&self) -> usize {
+        self.resize.unwrap_or(match (self.space, self.dataset) {
+            (SpacePreset::Paper | SpacePreset::Denser, _) => super::method::REFERENCE_RESIZE,
+            (SpacePreset::Small, DatasetName::Digits) => 16,
+            (SpacePreset::Small, _) => 0,
+        })
+    }
+
     /// The engine's part.
     pub fn engine(&self) -> EngineConfig {
         EngineConfig {
@@ -208,6 +261,9 @@ impl EvolveConfig {
     pub fn validate(&self) -> Result<(), String> {
         if self.lambda == 0 {
             return Err("lambda must be at least 1".into());
+        }
+        if self.reference {
+            super::method::check_reference(self)?;
         }
         if self.generations == 0 {
             return Err("generations must be at least 1 (generation 0 counts)".into());
@@ -255,6 +311,18 @@ mod tests {
         let config = EvolveConfig::default();
         let parsed: EvolveConfig = toml::from_str(&config.to_toml()).expect("own output parses");
         assert_eq!(parsed, config);
+    }
+
+    #[test]
+    fn resize_follows_the_space_and_the_dataset_unless_given() {
+        let side =
+            |space, dataset, resize| EvolveConfig { space, dataset, resize, ..EvolveConfig::default() }.resize_side();
+        assert_eq!(side(SpacePreset::Paper, DatasetName::FashionMnist, None), 32, "the reference's 32×32");
+        assert_eq!(side(SpacePreset::Denser, DatasetName::Digits, None), 32);
+        assert_eq!(side(SpacePreset::Small, DatasetName::FashionMnist, None), 0, "native 28×28");
+        assert_eq!(side(SpacePreset::Small, DatasetName::Digits, None), 16);
+        assert_eq!(side(SpacePreset::Paper, DatasetName::FashionMnist, Some(28)), 28);
+        assert_eq!(side(SpacePreset::Small, DatasetName::Digits, Some(0)), 0);
     }
 
     #[test]

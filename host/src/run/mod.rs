@@ -3,6 +3,7 @@
 //! official test set by tract) into `best/`, `pareto.svg` and `summary.json`.
 //!
 //! - [`config`]: [`EvolveConfig`], the run's settings (TOML and flags), written as `config.toml`;
+//! - [`method`]: where wattevo's method and the reference code's differ, and `--reference`;
 //! - [`summary`]: [`RunSummary`] and the final export of the best candidate;
 //! - [`plot`]: the accuracy/energy scatter with its Pareto front (`pareto.svg`);
 //! - [`lock`]: one run at a time per directory (`run.lock`);
@@ -16,6 +17,7 @@
 pub mod config;
 pub mod guard;
 pub mod lock;
+pub mod method;
 pub mod plot;
 pub mod signals;
 pub mod summary;
@@ -178,6 +180,7 @@ pub fn search_space(config: &EvolveConfig, data: &DataSplits) -> Result<SearchSp
         SpacePreset::Denser => GenomeConfig::denser(),
     };
     let mut genome = GenomeConfig { input: data.train.input_shape(), classes: data.train.num_classes(), ..base };
+    genome.rules.pool_padding = config.pool_padding;
     if let Some(path) = &config.grammar {
         genome.grammar = GrammarChoice::File(path.clone());
     }
@@ -187,7 +190,7 @@ pub fn search_space(config: &EvolveConfig, data: &DataSplits) -> Result<SearchSp
 fn load_data(config: &EvolveConfig) -> Result<DataSplits, RunError> {
     let options = LoadOptions {
         data_dir: config.data_dir.clone(),
-        resize_to: (config.resize > 0).then_some((config.resize, config.resize)),
+        resize_to: Some(config.resize_side()).filter(|&side| side > 0).map(|side| (side, side)),
         split: SplitConfig { seed: config.seed, ..SplitConfig::default() },
     };
     load_splits(config.dataset, &options)
@@ -214,6 +217,15 @@ fn load_seeds(path: &Path, space: &SearchSpace, seed: u64) -> Result<Vec<Individ
 fn target(config: &EvolveConfig) -> BoardTarget {
     let overrides = if config.profile_protocol { MeasureOverrides::default() } else { config.measure };
     BoardTarget { board: config.board.clone(), port: config.port.clone(), overrides, retries: config.board_retries }
+}
+
+/// `config` as it runs: the reference's choices applied under `reference = true`, and the
+/// resize decided, so that `config.toml` records what the run did.
+pub fn resolved(config: &EvolveConfig) -> EvolveConfig {
+    let mut config = config.clone();
+    method::apply_reference(&mut config);
+    config.resize = Some(config.resize_side());
+    config
 }
 
 /// How [`run`] treats its run directory.
@@ -280,6 +292,7 @@ pub fn run(
     observer: &dyn RunObserver,
 ) -> Result<RunSummary, RunError> {
     let started = Instant::now();
+    let config = &resolved(config);
     config.validate().map_err(RunError::Config)?;
     // the data and the space first: a setting that cannot run leaves no run directory behind
     let data = load_data(config)?;
@@ -290,6 +303,7 @@ pub fn run(
     let source = evaluator.source_label();
     observer.source(&source);
     evaluator.epoch_budget = (config.train_epochs > 0).then_some((config.train_epochs, config.train_seconds));
+    evaluator.method = config.train_method();
     evaluator.on_phase = Some(Box::new(|phase| observer.phase(phase)));
     evaluator.schedule = Schedule::resolve(config.jobs, config.threads_per_job);
     tracing::info!(
@@ -331,6 +345,7 @@ pub fn run(
         wall_s: started.elapsed().as_secs_f64(),
         schedule,
         wall,
+        method: method::MethodRecord::of(config),
     };
     summary::write_reports(&summary, run_dir)?;
     Ok(summary)

@@ -47,6 +47,9 @@ pub struct RunSummary {
     /// of `wall_s` (`wall_s − wall.batches_s`) is other work: loading, checkpoints, the final
     /// export.
     pub wall: WallAccount,
+    /// The method choices of the run (and, under `--reference`, what it still does not
+    /// reproduce).
+    pub method: super::method::MethodRecord,
 }
 
 /// One exported partition of the best candidate.

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use wattevo::netspec::TrainedNet;
-use wattevo::netspec::{Activation, LayerSpec, NetSpec, Padding, PoolKind, Shape, SpecLimits};
+use wattevo::netspec::{Activation, LayerSpec, NetSpec, Padding, PoolKind, Shape, SpecRules};
 use wattevo::onnx::{ExportOptions, encode, export_network};
 
 /// A built executable of the workspace: `target/<profile>/<name>` (test binaries live in
@@ -82,7 +82,7 @@ pub fn cnn_onnx(channels: usize, seed: u64) -> Vec<u8> {
     let pool = LayerSpec::Pool { kind: PoolKind::Max, kernel: 2, stride: 2, padding: Padding::Valid };
     let input = Shape::Image { channels: 1, height: 28, width: 28 };
     let layers = [conv.clone(), pool.clone(), conv, pool];
-    let spec = NetSpec::build(input, 10, &layers, None, SpecLimits::default()).expect("valid e2e network");
+    let spec = NetSpec::build(input, 10, &layers, None, SpecRules::default()).expect("valid e2e network");
     let model = export_network(&TrainedNet::seeded(spec, seed), ExportOptions::default()).expect("export");
     encode(&model)
 }

@@ -8,12 +8,18 @@
 //!   ratio, rate `lr · lr_biases`;
 //! - `μ ← momentum·μ + d` (μ starts at 0), `w ← w − rate·μ`.
 //!
-//! Schedule ([`LarsSchedule`]), per optimisation step: linear warm-up from 0 to
-//! `base = batch_size / 256` over 10 epochs, then a cosine from `base` to `end = 0.001·base`
-//! over the remaining `epochs − 10` epochs.
+//! Schedule ([`LarsSchedule`]): linear warm-up from 0 to `base = batch_size / 256` over 10
+//! epochs, then a cosine from `base` to `end = 0.001·base` over the remaining `epochs − 10`
+//! epochs. [`LarsScheduleKind`] says what the step counter is:
+//! - [`LarsScheduleKind::Global`] (wattevo's default): the optimisation step over the whole
+//!   training, so the rate warms up to `base` and decays as the schedule says;
+//! - [`LarsScheduleKind::Reference`]: the batch index within the epoch, which is what the
+//!   reference's trainer passes (`adjust_learning_rate(n_batches, n_epochs, i)`). The step never
+//!   leaves the warm-up, so the rate is a per-epoch sawtooth from 0 to just under `base/10`.
 
 use burn::optim::{LearningRate, Optimizer, RecordState, StateSink, StateSource};
 use burn::tensor::{Device, Tensor};
+use serde::{Deserialize, Serialize};
 
 /// LARS trust coefficient η of the reference code.
 pub const LARS_ETA: f64 = 0.001;
@@ -89,6 +95,27 @@ impl Optimizer for Lars {
     }
 }
 
+/// What the LARS schedule counts its steps in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LarsScheduleKind {
+    /// Optimisation steps over the whole training: warm-up to `base`, then the cosine.
+    #[default]
+    Global,
+    /// The batch index within each epoch, as the reference's trainer passes it: a per-epoch
+    /// sawtooth below `base/10`.
+    Reference,
+}
+
+impl crate::named::Named for LarsScheduleKind {
+    const KIND: &'static str = "LARS schedule";
+    const VALUES: &'static [(Self, &'static str, &'static str)] = &[
+        (Self::Global, "global", "warm-up then cosine over the whole training's steps"),
+        (Self::Reference, "reference", "the reference's in-epoch batch index: a sawtooth below base/10"),
+    ];
+}
+crate::named::named_enum_text!(LarsScheduleKind);
+
 /// The LARS learning rate per step: warm-up, then cosine decay.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LarsSchedule {
@@ -100,11 +127,13 @@ pub struct LarsSchedule {
     pub warmup_steps: u64,
     /// Steps of the whole schedule (`epochs · steps_per_epoch`).
     pub total_steps: u64,
+    /// What the step counter is.
+    pub kind: LarsScheduleKind,
 }
 
 impl LarsSchedule {
     /// The schedule for `epochs` epochs of `steps_per_epoch` batches of `batch_size`.
-    pub fn new(batch_size: usize, epochs: usize, steps_per_epoch: usize) -> Self {
+    pub fn new(batch_size: usize, epochs: usize, steps_per_epoch: usize, kind: LarsScheduleKind) -> Self {
         let base_lr = batch_size as f64 / 256.0;
         let steps_per_epoch = steps_per_epoch as u64;
         Self {
@@ -112,11 +141,17 @@ impl LarsSchedule {
             end_lr: LARS_END_FRACTION * base_lr,
             warmup_steps: LARS_WARMUP_EPOCHS as u64 * steps_per_epoch,
             total_steps: (epochs as u64 * steps_per_epoch).max(1),
+            kind,
         }
     }
 
-    /// The rate at optimisation step `step` (0-based, counted over the whole training).
-    pub fn lr_at(&self, step: u64) -> f64 {
+    /// The rate at optimisation step `step` (0-based, counted over the whole training), which
+    /// is batch `batch` (0-based) of its epoch.
+    pub fn lr_at(&self, step: u64, batch: usize) -> f64 {
+        let step = match self.kind {
+            LarsScheduleKind::Global => step,
+            LarsScheduleKind::Reference => batch as u64,
+        };
         if step < self.warmup_steps {
             return self.base_lr * step as f64 / self.warmup_steps as f64;
         }
@@ -133,15 +168,32 @@ mod tests {
 
     #[test]
     fn schedule_warms_up_then_decays_to_end() {
-        let schedule = LarsSchedule::new(512, 20, 100);
+        let schedule = LarsSchedule::new(512, 20, 100, LarsScheduleKind::Global);
+        let at = |step: u64| schedule.lr_at(step, (step % 100) as usize);
         assert_eq!(schedule.base_lr, 2.0);
-        assert_eq!(schedule.lr_at(0), 0.0);
-        assert!((schedule.lr_at(500) - 1.0).abs() < 1e-12, "half-way through warm-up");
-        assert!((schedule.lr_at(1000) - 2.0).abs() < 1e-12, "peak after 10 epochs");
-        let mid = schedule.lr_at(1500);
+        assert_eq!(at(0), 0.0);
+        assert!((at(500) - 1.0).abs() < 1e-12, "half-way through warm-up");
+        assert!((at(1000) - 2.0).abs() < 1e-12, "peak after 10 epochs");
+        let mid = at(1500);
         assert!((mid - (2.0 + 0.002) / 2.0).abs() < 1e-9, "cosine midpoint {mid}");
-        assert!((schedule.lr_at(2000) - 0.002).abs() < 1e-12);
-        assert!((schedule.lr_at(5000) - 0.002).abs() < 1e-12, "stays at end_lr");
+        assert!((at(2000) - 0.002).abs() < 1e-12);
+        assert!((at(5000) - 0.002).abs() < 1e-12, "stays at end_lr");
+    }
+
+    #[test]
+    fn reference_schedule_is_a_per_epoch_sawtooth() {
+        // batch 512 → base 2; 4 batches per epoch, so warm-up would last 40 steps; the reference
+        // passes the in-epoch index, so every epoch climbs 0, 2·1/40, 2·2/40, 2·3/40 and restarts
+        let schedule = LarsSchedule::new(512, 10_000, 4, LarsScheduleKind::Reference);
+        let rates: Vec<f64> = (0..8u64).map(|step| schedule.lr_at(step, (step % 4) as usize)).collect();
+        let expected = [0.0, 0.05, 0.1, 0.15, 0.0, 0.05, 0.1, 0.15];
+        for (got, want) in rates.iter().zip(expected) {
+            assert!((got - want).abs() < 1e-12, "{rates:?} vs {expected:?}");
+        }
+        assert!(rates.iter().all(|&r| r < schedule.base_lr / 10.0), "never reaches base/10");
+        // the global schedule over the same two epochs keeps climbing
+        let global = LarsSchedule::new(512, 10_000, 4, LarsScheduleKind::Global);
+        assert!((global.lr_at(7, 3) - 2.0 * 7.0 / 40.0).abs() < 1e-12);
     }
 
     #[test]

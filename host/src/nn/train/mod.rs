@@ -11,11 +11,13 @@
 //!   PyTorch's `CrossEntropyLoss` (softmax twice, which flattens gradients and slows learning);
 //!   [`LossKind::DoubleSoftmax`] reproduces that for fidelity.
 //! - Batches: the evolved batch size, last partial batch dropped (`drop_last`, as the
-//!   reference). The reference does not shuffle; here the order is shuffled every epoch with a
-//!   ChaCha8 stream seeded by (seed, epoch), so a resumed run sees the same orders.
-//! - Stopping: the wall-clock budget is checked after every batch and after every validation
-//!   pass (the reference checks once per epoch), so a run overshoots its budget by at most one
-//!   batch or one validation pass. Early stopping: the validation loss (sum of both heads) has
+//!   reference). By default the order is shuffled every epoch with a ChaCha8 stream seeded by
+//!   (seed, epoch), so a resumed run sees the same orders; [`TrainMethod::shuffle`] off keeps
+//!   the data's order, as the reference's `shuffle=False` loaders do.
+//! - Stopping: by default the wall-clock budget is checked after every batch and after every
+//!   validation pass, so a run overshoots its budget by at most one batch or one validation
+//!   pass; [`BudgetCheck::Epoch`] checks only after each epoch's validation, as the reference's
+//!   `TimedStoppingCallback` does. Early stopping: the validation loss (sum of both heads) has
 //!   not improved for `early_stop_patience` epochs. Also stops after `epochs` epochs in total.
 //! - Resuming: [`Trainer::save`] writes the weights, the optimiser state and the epoch/step
 //!   counters; [`Trainer::load`] + [`Trainer::run`] continue with a further budget, the epoch
@@ -50,7 +52,7 @@ pub use crate::nn::HeadOutputs;
 pub use batches::{Batcher, Samples};
 pub use checkpoint::CHECKPOINT_STATE_FILE;
 pub use eval::{Evaluation, HeadEvaluation, evaluate};
-pub use lars::{LARS_ETA, Lars, LarsSchedule};
+pub use lars::{LARS_ETA, Lars, LarsSchedule, LarsScheduleKind};
 pub use optim::{LrSchedule, build_optimizer};
 pub use race::Race;
 pub use trainer::{Progress, StopReason, TrainOutcome, Trainer, train};
@@ -74,6 +76,84 @@ pub enum LossKind {
     DoubleSoftmax,
 }
 
+impl crate::named::Named for LossKind {
+    const KIND: &'static str = "loss";
+    const VALUES: &'static [(Self, &'static str, &'static str)] = &[
+        (Self::Logits, "logits", "cross-entropy on the heads' logits"),
+        (Self::DoubleSoftmax, "double_softmax", "cross-entropy on the softmax outputs (the reference code)"),
+    ];
+}
+crate::named::named_enum_text!(LossKind);
+
+/// What the optimiser starts from when a `train_longer` offspring continues its parent's
+/// training.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrainLongerOptimizer {
+    /// The parent's saved optimiser state (momentum, moment estimates): the training continues
+    /// as if it had never stopped.
+    #[default]
+    Restore,
+    /// A fresh optimiser on the parent's weights, as the reference code does.
+    Fresh,
+}
+
+impl crate::named::Named for TrainLongerOptimizer {
+    const KIND: &'static str = "train_longer optimiser";
+    const VALUES: &'static [(Self, &'static str, &'static str)] = &[
+        (Self::Restore, "restore", "continue with the parent's optimiser state"),
+        (Self::Fresh, "fresh", "a fresh optimiser on the parent's weights (the reference code)"),
+    ];
+}
+crate::named::named_enum_text!(TrainLongerOptimizer);
+
+/// When the wall-clock budget of a training is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BudgetCheck {
+    /// After every batch (and validation pass): the budget is overshot by at most one batch.
+    #[default]
+    Batch,
+    /// After each epoch's validation only, as the reference code: an epoch always finishes.
+    Epoch,
+}
+
+impl crate::named::Named for BudgetCheck {
+    const KIND: &'static str = "budget check";
+    const VALUES: &'static [(Self, &'static str, &'static str)] = &[
+        (Self::Batch, "batch", "after every batch: the budget is overshot by at most one batch"),
+        (Self::Epoch, "epoch", "after each epoch only, as the reference code"),
+    ];
+}
+crate::named::named_enum_text!(BudgetCheck);
+
+/// How candidates are trained, where wattevo and the reference code differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrainMethod {
+    /// The loss of both heads.
+    pub loss: LossKind,
+    /// How the LARS schedule counts its steps.
+    pub lars_schedule: LarsScheduleKind,
+    /// What a `train_longer` continuation's optimiser starts from.
+    pub train_longer_optimizer: TrainLongerOptimizer,
+    /// Shuffle the training batches every epoch (the reference does not).
+    pub shuffle: bool,
+    /// When the wall-clock budget is checked.
+    pub budget_check: BudgetCheck,
+}
+
+impl Default for TrainMethod {
+    fn default() -> Self {
+        TrainMethod {
+            loss: LossKind::default(),
+            lars_schedule: LarsScheduleKind::default(),
+            train_longer_optimizer: TrainLongerOptimizer::default(),
+            shuffle: true,
+            budget_check: BudgetCheck::default(),
+        }
+    }
+}
+
 /// Settings of a training run that do not come from the genome.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainOptions {
@@ -83,11 +163,31 @@ pub struct TrainOptions {
     pub loss: LossKind,
     /// Samples per forward pass when evaluating (does not affect results).
     pub eval_batch_size: usize,
+    /// How the LARS schedule counts its steps.
+    #[serde(default)]
+    pub lars_schedule: LarsScheduleKind,
+    /// Shuffle the training batches every epoch.
+    #[serde(default = "yes")]
+    pub shuffle: bool,
+    /// When the wall-clock budget is checked.
+    #[serde(default)]
+    pub budget_check: BudgetCheck,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for TrainOptions {
     fn default() -> Self {
-        Self { seed: 0, loss: LossKind::Logits, eval_batch_size: 500 }
+        Self {
+            seed: 0,
+            loss: LossKind::Logits,
+            eval_batch_size: 500,
+            lars_schedule: LarsScheduleKind::Global,
+            shuffle: true,
+            budget_check: BudgetCheck::Batch,
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, ModuleOptimizer, RmsPropConfig, SgdConfig};
 
 use super::Optimiser;
-use super::lars::{LARS_ETA, Lars, LarsSchedule};
+use super::lars::{LARS_ETA, Lars, LarsSchedule, LarsScheduleKind};
 
 /// ε of Adam and RMSprop (PyTorch's default).
 pub const ADAPTIVE_EPSILON: f32 = 1e-8;
@@ -55,21 +55,28 @@ pub enum LrSchedule {
 
 impl LrSchedule {
     /// The schedule of `optimiser` for batches of `batch_size`, `epochs` epochs of
-    /// `steps_per_epoch` steps.
-    pub fn new(optimiser: &Optimiser, batch_size: usize, epochs: usize, steps_per_epoch: usize) -> Self {
+    /// `steps_per_epoch` steps; `lars` says how a LARS schedule counts its steps.
+    pub fn new(
+        optimiser: &Optimiser,
+        batch_size: usize,
+        epochs: usize,
+        steps_per_epoch: usize,
+        lars: LarsScheduleKind,
+    ) -> Self {
         match *optimiser {
             Optimiser::Sgd { lr, .. } | Optimiser::Adam { lr, .. } | Optimiser::RmsProp { lr, .. } => {
                 Self::Constant(lr)
             }
-            Optimiser::Lars { .. } => Self::Lars(LarsSchedule::new(batch_size, epochs, steps_per_epoch)),
+            Optimiser::Lars { .. } => Self::Lars(LarsSchedule::new(batch_size, epochs, steps_per_epoch, lars)),
         }
     }
 
-    /// The rate at optimisation step `step` (0-based, over the whole training).
-    pub fn lr_at(&self, step: u64) -> f64 {
+    /// The rate at optimisation step `step` (0-based, over the whole training), which is batch
+    /// `batch` of its epoch.
+    pub fn lr_at(&self, step: u64, batch: usize) -> f64 {
         match self {
             Self::Constant(lr) => *lr,
-            Self::Lars(schedule) => schedule.lr_at(step),
+            Self::Lars(schedule) => schedule.lr_at(step, batch),
         }
     }
 }
@@ -189,9 +196,11 @@ mod tests {
     #[test]
     fn schedules_follow_the_optimiser() {
         let adam = Optimiser::Adam { lr: 0.003, beta1: 0.9, beta2: 0.999, weight_decay: 0.0 };
-        assert_eq!(LrSchedule::new(&adam, 64, 100, 10).lr_at(12345), 0.003);
+        assert_eq!(LrSchedule::new(&adam, 64, 100, 10, LarsScheduleKind::Global).lr_at(12345, 5), 0.003);
         let lars = Optimiser::Lars { lr_weights: 0.1, lr_biases: 0.01, momentum: 0.9, weight_decay: 0.0 };
-        let schedule = LrSchedule::new(&lars, 128, 100, 10);
-        assert_eq!(schedule.lr_at(100), 0.5, "base_lr = 128/256 at the end of warm-up");
+        let schedule = LrSchedule::new(&lars, 128, 100, 10, LarsScheduleKind::Global);
+        assert_eq!(schedule.lr_at(100, 0), 0.5, "base_lr = 128/256 at the end of warm-up");
+        let reference = LrSchedule::new(&lars, 128, 100, 10, LarsScheduleKind::Reference);
+        assert_eq!(reference.lr_at(100, 0), 0.0, "the reference restarts every epoch");
     }
 }

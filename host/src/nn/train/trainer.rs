@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::eval::{Evaluation, evaluate, total_loss};
 use super::optim::{LrSchedule, build_optimizer};
-use super::{Batcher, LearningSpec, Optimiser, Race, Samples, TrainError, TrainOptions, TwoHeadNet};
+use super::{Batcher, BudgetCheck, LearningSpec, Optimiser, Race, Samples, TrainError, TrainOptions, TwoHeadNet};
 
 /// How often the progress callback is called within an epoch.
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
@@ -157,6 +157,12 @@ impl Trainer {
         })
     }
 
+    /// Forgets the optimiser's state (momentum, moment estimates), keeping the weights' epoch
+    /// and step counters: the reference's `train_longer` builds a fresh optimiser.
+    pub fn restart_optimizer(&mut self) {
+        self.optim = build_optimizer(&self.learning.optimiser);
+    }
+
     /// Races the next runs against `race` (`None`: no racing). Not saved with the trainer.
     pub fn set_race(&mut self, race: Option<Race>) {
         self.race = race;
@@ -244,6 +250,7 @@ impl Run {
             batcher.batch_size(),
             trainer.learning.epochs,
             batcher.batches_per_epoch(),
+            trainer.options.lars_schedule,
         );
         Self {
             start: Instant::now(),
@@ -313,14 +320,16 @@ impl Run {
         device: &Device,
         progress: &mut dyn FnMut(&Progress),
     ) -> M {
-        self.batcher.shuffle(trainer.options.seed, trainer.epochs_done);
+        if trainer.options.shuffle {
+            self.batcher.shuffle(trainer.options.seed, trainer.epochs_done);
+        }
         self.epoch_loss = (0.0, 0);
         self.last_validation = None;
         let mut last_report = Instant::now();
         for batch in 0..self.batcher.batches_per_epoch() {
             let began = Instant::now();
             let (images, targets) = self.batcher.batch(train, batch, device);
-            let lr = self.schedule.lr_at(trainer.steps_done);
+            let lr = self.schedule.lr_at(trainer.steps_done, batch);
             let (next, loss) = trainer.step(model, images, targets, lr);
             model = next;
             self.epoch_loss = (self.epoch_loss.0 + loss, self.epoch_loss.1 + 1);
@@ -329,7 +338,7 @@ impl Run {
                 progress(&self.report(trainer, batch + 1, None));
                 last_report = Instant::now();
             }
-            if self.out_of_time() {
+            if trainer.options.budget_check == BudgetCheck::Batch && self.out_of_time() {
                 break;
             }
         }
@@ -397,7 +406,7 @@ mod tests {
     use rand_chacha::ChaCha8Rng;
 
     use super::*;
-    use crate::netspec::{Activation, LayerSpec, NetSpec, Shape, SpecLimits};
+    use crate::netspec::{Activation, LayerSpec, NetSpec, Shape, SpecRules};
     use crate::nn::{Model, training_device};
 
     /// Two classes of 1×2×2 images: class c has mean ±1 in every pixel, plus uniform noise.
@@ -417,7 +426,7 @@ mod tests {
     fn model(seed: u64, partition: Option<usize>) -> Model {
         let dense = |n| LayerSpec::Dense { out_features: n, activation: Activation::Relu, bias: true };
         let input = Shape::Image { channels: 1, height: 2, width: 2 };
-        let spec = NetSpec::build(input, 2, &[dense(16), dense(8)], partition, SpecLimits::default()).expect("valid");
+        let spec = NetSpec::build(input, 2, &[dense(16), dense(8)], partition, SpecRules::default()).expect("valid");
         let device = training_device();
         device.seed(seed);
         Model::new(&spec, &device)
@@ -444,6 +453,24 @@ mod tests {
         let overshoot = outcome.train_time_s - 0.4;
         assert!(overshoot <= outcome.max_batch_s.max(outcome.max_validation_s) + 0.02, "{outcome:?}");
         assert!(outcome.steps > 0);
+    }
+
+    #[test]
+    fn the_reference_checks_its_budget_once_per_epoch_and_keeps_the_data_order() {
+        let (train, val) = (blobs(64, 5), blobs(32, 6));
+        let run = |options: TrainOptions| {
+            let mut trainer = Trainer::new(&adam(8, 10_000), options).expect("settings");
+            let (net, outcome) =
+                trainer.run(model(3, None), samples(&train), samples(&val), Duration::ZERO, &mut |_| {}).expect("runs");
+            (net.weights().expect("weights"), outcome)
+        };
+        let (_, per_batch) = run(TrainOptions::default());
+        assert_eq!((per_batch.steps, per_batch.epochs), (1, 0), "an exhausted budget stops after one batch");
+        let reference = TrainOptions { budget_check: BudgetCheck::Epoch, ..TrainOptions::default() };
+        let (shuffled, per_epoch) = run(reference.clone());
+        assert_eq!((per_epoch.steps, per_epoch.epochs), (8, 1), "the reference finishes the epoch");
+        let (in_order, _) = run(TrainOptions { shuffle: false, ..reference });
+        assert_ne!(shuffled, in_order, "without shuffling the batches come in the data's order");
     }
 
     #[test]

@@ -1,0 +1,183 @@
+//! The method choices where wattevo and the reference code (ENERGIZE, REFERENCE.md) differ, and
+//! `reference = true` (`--reference`), which sets each to the reference's behaviour.
+//!
+//! Every difference is a named setting of [`EvolveConfig`]:
+//!
+//! | key | wattevo's default | the reference's (`--reference`) |
+//! |---|---|---|
+//! | `pool_padding` | `tensorflow`: pad the input to ⌈H/s⌉ | `reference`: pool, then zero-pad the output |
+//! | `resize` | 16 (digits), native (Fashion-MNIST), 32 (paper spaces) | 32 |
+//! | `loss` | `logits`: cross-entropy on logits | `double_softmax` |
+//! | `lars_schedule` | `global`: warm-up and cosine over all steps | `reference`: in-epoch batch index |
+//! | `train_longer_optimizer` | `restore` the parent's optimiser state | `fresh` optimiser |
+//! | `shuffle` | true: batches shuffled every epoch | false: the data's order |
+//! | `budget_check` | `batch`: after every batch | `epoch`: after each epoch |
+//! | `inherit_weights` | on | off |
+//! | `race_margin`, `init_draws` | as set | off |
+//!
+//! Differences `--reference` does not remove yet are listed in [`NOT_REPRODUCED`]; the board
+//! in place of the GPU is the one difference by design.
+
+use serde::{Deserialize, Serialize};
+
+use super::EvolveConfig;
+use crate::netspec::PoolPadding;
+use crate::nn::train::{BudgetCheck, LarsScheduleKind, LossKind, TrainLongerOptimizer};
+
+/// The side the reference code resizes every dataset to.
+pub const REFERENCE_RESIZE: usize = 32;
+
+/// What `--reference` cannot reproduce yet, for the summary and the README.
+pub const NOT_REPRODUCED: &[&str] = &[
+    "power is measured on a board (INA219 supply power) instead of NVML on a GPU",
+    "power is measured at batch 1 on random input, not over the fitness split at the evolved batch size",
+    "the module archive keeps the final modules of valid candidates, de-duplicated, measured trained on their real input; the reference keeps every intermediate state, duplicates included, measured untrained on a fixed random input",
+    "the elite is retrained from scratch with its budget; the reference's top-up of a longer-trained elite (Fast-DENSER's selection rules) is not reproduced",
+    "unsuffixed `power`/`energy` in a fitness term are the mean over the partitions; in the reference they are the two-head network",
+];
+
+/// The method a run used, as recorded in its summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MethodRecord {
+    /// Whether `--reference` was asked for.
+    pub reference: bool,
+    /// How `same` pools were built.
+    pub pool_padding: PoolPadding,
+    /// The side images were resized to (0: native).
+    pub resize: usize,
+    /// The training loss.
+    pub loss: LossKind,
+    /// How the LARS schedule counted its steps.
+    pub lars_schedule: LarsScheduleKind,
+    /// What a `train_longer` optimiser started from.
+    pub train_longer_optimizer: TrainLongerOptimizer,
+    /// Whether the batches were shuffled.
+    pub shuffle: bool,
+    /// When the training budget was checked.
+    pub budget_check: BudgetCheck,
+    /// Whether offspring inherited their parent's weights.
+    pub inherit_weights: bool,
+    /// The reference's behaviour a `--reference` run still does not reproduce.
+    pub not_reproduced: Vec<String>,
+}
+
+impl MethodRecord {
+    /// The method of `config`.
+    pub fn of(config: &EvolveConfig) -> Self {
+        MethodRecord {
+            reference: config.reference,
+            pool_padding: config.pool_padding,
+            resize: config.resize_side(),
+            loss: config.loss,
+            lars_schedule: config.lars_schedule,
+            train_longer_optimizer: config.train_longer_optimizer,
+            shuffle: config.shuffle,
+            budget_check: config.budget_check,
+            inherit_weights: config.inherit_weights,
+            not_reproduced: if config.reference {
+                NOT_REPRODUCED.iter().map(|s| (*s).to_owned()).collect()
+            } else {
+                Vec::new()
+            },
+        }
+    }
+}
+
+/// Sets every method choice still at wattevo's default to the reference's behaviour, turns the
+/// search accelerators off and fixes the resize to 32; a choice set to something else is left
+/// for [`check_reference`] to refuse.
+pub fn apply_reference(config: &mut EvolveConfig) {
+    if !config.reference {
+        return;
+    }
+    let defaults = EvolveConfig::default();
+    macro_rules! set_if_default {
+        ($($field:ident = $value:expr),* $(,)?) => {
+            $( if config.$field == defaults.$field { config.$field = $value; } )*
+        };
+    }
+    set_if_default!(
+        pool_padding = PoolPadding::Reference,
+        loss = LossKind::DoubleSoftmax,
+        lars_schedule = LarsScheduleKind::Reference,
+        train_longer_optimizer = TrainLongerOptimizer::Fresh,
+        shuffle = false,
+        budget_check = BudgetCheck::Epoch,
+        inherit_weights = false,
+        race_margin = None,
+        init_draws = 0,
+        resize = Some(REFERENCE_RESIZE),
+    );
+}
+
+/// With `reference = true`, every method choice must be the reference's: lists those that
+/// are not.
+pub fn check_reference(config: &EvolveConfig) -> Result<(), String> {
+    let mut conflicts = Vec::new();
+    let mut want = |ok: bool, what: String| {
+        if !ok {
+            conflicts.push(what);
+        }
+    };
+    want(
+        config.pool_padding == PoolPadding::Reference,
+        format!("pool_padding = {} (needs reference)", config.pool_padding),
+    );
+    want(config.loss == LossKind::DoubleSoftmax, format!("loss = {} (needs double_softmax)", config.loss));
+    want(
+        config.lars_schedule == LarsScheduleKind::Reference,
+        format!("lars_schedule = {} (needs reference)", config.lars_schedule),
+    );
+    want(
+        config.train_longer_optimizer == TrainLongerOptimizer::Fresh,
+        format!("train_longer_optimizer = {} (needs fresh)", config.train_longer_optimizer),
+    );
+    want(!config.shuffle, "shuffle = true (needs false)".into());
+    want(config.budget_check == BudgetCheck::Epoch, format!("budget_check = {} (needs epoch)", config.budget_check));
+    want(!config.inherit_weights, "inherit_weights = true (needs false)".into());
+    want(config.race_margin.is_none(), "race_margin is set (the reference does not race)".into());
+    want(config.init_draws <= config.lambda, format!("init_draws = {} (the reference draws λ)", config.init_draws));
+    want(
+        config.resize_side() == REFERENCE_RESIZE,
+        format!("resize = {} (the reference resizes to {REFERENCE_RESIZE})", config.resize_side()),
+    );
+    if conflicts.is_empty() { Ok(()) } else { Err(format!("reference = true conflicts with {}", conflicts.join(", "))) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reference_sets_every_choice_and_refuses_contrary_ones() {
+        let mut config = EvolveConfig { reference: true, race_margin: Some(0.05), init_draws: 8, ..Default::default() };
+        apply_reference(&mut config);
+        assert_eq!(config.pool_padding, PoolPadding::Reference);
+        assert_eq!(config.loss, LossKind::DoubleSoftmax);
+        assert_eq!(config.lars_schedule, LarsScheduleKind::Reference);
+        assert_eq!(config.train_longer_optimizer, TrainLongerOptimizer::Fresh);
+        assert_eq!((config.shuffle, config.budget_check), (false, BudgetCheck::Epoch));
+        assert!(!config.inherit_weights);
+        assert_eq!((config.race_margin, config.init_draws, config.resize), (Some(0.05), 8, Some(32)));
+        let err = check_reference(&config).expect_err("racing and screening are not the reference's");
+        assert!(err.contains("race_margin") && err.contains("init_draws"), "{err}");
+        let mut config = EvolveConfig { reference: true, resize: Some(28), ..Default::default() };
+        apply_reference(&mut config);
+        assert!(check_reference(&config).expect_err("28 is not 32").contains("resize = 28"));
+        let mut config = EvolveConfig { reference: true, ..Default::default() };
+        apply_reference(&mut config);
+        check_reference(&config).expect("all the reference's");
+        assert!(config.validate().is_ok());
+        // the record lists what is still not reproduced
+        let record = MethodRecord::of(&config);
+        assert!(record.reference && record.not_reproduced.len() == NOT_REPRODUCED.len());
+        assert!(MethodRecord::of(&EvolveConfig::default()).not_reproduced.is_empty());
+    }
+
+    #[test]
+    fn without_reference_nothing_changes() {
+        let mut config = EvolveConfig::default();
+        apply_reference(&mut config);
+        assert_eq!(config, EvolveConfig::default());
+    }
+}
