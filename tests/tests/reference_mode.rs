@@ -96,6 +96,7 @@ fn evolve_reference_records_every_reference_setting_and_runs() {
         "train_longer_optimizer = \"fresh\"",
         "shuffle = false",
         "budget_check = \"epoch\"",
+        "measure_batch = \"evolved\"",
         "inherit_weights = false",
         "init_draws = 0",
     ] {

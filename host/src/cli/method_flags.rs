@@ -6,6 +6,7 @@ use clap::Args;
 use super::named::named;
 use crate::netspec::PoolPadding;
 use crate::nn::train::{BudgetCheck, LarsScheduleKind, LossKind, TrainLongerOptimizer};
+use crate::pipeline::MeasureBatch;
 use crate::run::EvolveConfig;
 
 /// Flags of the method choices.
@@ -41,6 +42,10 @@ pub struct MethodFlags {
     /// When a training's time budget is checked (config key budget_check) [default: batch].
     #[arg(long, value_parser = named::<BudgetCheck>())]
     pub budget_check: Option<BudgetCheck>,
+    /// At which batch size the board measures candidates (config key measure_batch)
+    /// [default: one].
+    #[arg(long, value_parser = named::<MeasureBatch>())]
+    pub measure_batch: Option<MeasureBatch>,
 }
 
 impl MethodFlags {
@@ -65,6 +70,7 @@ impl MethodFlags {
             lars_schedule => LarsScheduleKind::Reference,
             train_longer_optimizer => TrainLongerOptimizer::Fresh,
             budget_check => BudgetCheck::Epoch,
+            measure_batch => MeasureBatch::Evolved,
         );
         if self.no_shuffle {
             config.shuffle = false;

@@ -25,7 +25,7 @@ use wattevo_proto::{Measurement, WireError};
 
 use super::cache::MeasurementCache;
 use super::parallel::Schedule;
-use super::prepare::{Prepared, Preparer};
+use super::prepare::{MeasureBatch, Prepared, Preparer};
 use super::wall::WallAccount;
 
 /// Told the phase of the candidate being evaluated.
@@ -58,6 +58,8 @@ pub struct PipelineEvaluator<'a> {
     pub epoch_budget: Option<(usize, f64)>,
     /// How candidates are trained (loss, LARS schedule, `train_longer` optimiser).
     pub method: TrainMethod,
+    /// At which batch size the board measures the partitions.
+    pub measure_batch: MeasureBatch,
     /// Called with a short phase name while a candidate is evaluated (`training`, `measuring`).
     pub on_phase: Option<PhaseCallback<'a>>,
     /// How many candidates train at once, with how many threads each.
@@ -102,6 +104,7 @@ impl<'a> PipelineEvaluator<'a> {
             on_phase: None,
             epoch_budget: None,
             method: TrainMethod::default(),
+            measure_batch: MeasureBatch::default(),
             schedule: Schedule::default(),
             wall: WallAccount::default(),
         };
@@ -188,6 +191,7 @@ impl<'a> PipelineEvaluator<'a> {
             run_dir: self.run_dir,
             epoch_budget: self.epoch_budget,
             method: self.method,
+            measure_batch: self.measure_batch,
         }
     }
 
@@ -205,9 +209,10 @@ impl<'a> PipelineEvaluator<'a> {
         let started = Instant::now();
         let mut hits = 0;
         let mut metrics = Metrics::new();
-        for (partition, accuracy) in &net.partitions {
-            let measured = match self.measure(&partition.onnx, &partition.arch_hash, &mut hits)? {
-                Ok(measured) => measured,
+        for (index, (partition, accuracy)) in net.partitions.iter().enumerate() {
+            let on_board = net.measured_at_batch.as_ref().and_then(|models| models.get(index)).unwrap_or(partition);
+            let measured = match self.measure(&on_board.onnx, &on_board.arch_hash, &mut hits)? {
+                Ok(measured) => per_sample(measured, on_board.batch),
                 Err(reason) => return Ok(Evaluation::invalid(reason, prepared.phenotype)),
             };
             insert_partition(&mut metrics, partition.partition.index(), *accuracy, &measured, partition.params);
@@ -271,6 +276,23 @@ fn model_refusal(err: &BoardError) -> Option<String> {
     }
 }
 
+/// A measurement of runs of `batch` samples as figures per sample: energy and latency divided by
+/// the batch, power as measured.
+fn per_sample(mut m: Measurement, batch: usize) -> Measurement {
+    if batch > 1 {
+        let b = batch as f64;
+        for stat in [&mut m.energy_per_inference_j, &mut m.dynamic_energy_per_inference_j] {
+            stat.mean /= b;
+            stat.std /= b;
+            stat.ci95 /= b;
+        }
+        m.latency_mean_us /= b;
+        m.latency_p50_us /= b;
+        m.latency_p99_us /= b;
+    }
+    m
+}
+
 fn insert_partition(metrics: &mut Metrics, p: usize, accuracy: f64, m: &Measurement, params: usize) {
     let mut put = |name: &str, value: f64| metrics.insert(format!("{name}_{p}"), value);
     put("accuracy", accuracy);
@@ -313,6 +335,17 @@ mod tests {
             error,
             detail: "detail".into(),
         })
+    }
+
+    #[test]
+    fn batched_measurements_are_reported_per_sample() {
+        let one = crate::board::fake::placeholder_measurement(wattevo_proto::ModelHash([0; 32]));
+        let batched = per_sample(one.clone(), 4);
+        assert_eq!(batched.total_power_w, one.total_power_w, "power is the board's while it runs batches");
+        assert_eq!(batched.energy_per_inference_j.mean, one.energy_per_inference_j.mean / 4.0);
+        assert_eq!(batched.dynamic_energy_per_inference_j.mean, one.dynamic_energy_per_inference_j.mean / 4.0);
+        assert_eq!(batched.latency_mean_us, 250.0);
+        assert_eq!(per_sample(one.clone(), 1).energy_per_inference_j, one.energy_per_inference_j);
     }
 
     #[test]

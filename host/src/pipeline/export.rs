@@ -15,12 +15,15 @@ use crate::onnx::{
 pub struct ExportedPartition {
     /// Which partition (0: the full network, 1: the early exit).
     pub partition: Partition,
-    /// The ONNX file's bytes (batch 1).
+    /// The ONNX file's bytes.
     pub onnx: Vec<u8>,
     /// The graph's architecture hash (ops, shapes and attributes; not the weights).
     pub arch_hash: String,
     /// Trainable parameters of this partition.
     pub params: usize,
+    /// The fixed batch dimension of the file (1, except for measuring at the evolved batch
+    /// size).
+    pub batch: usize,
 }
 
 /// Why a partition could not be exported or run.
@@ -44,18 +47,24 @@ pub enum PipelineError {
     },
 }
 
-/// Exports every partition of `net` ([`TrainedNet::partitions`]) at batch 1.
+/// Exports every partition of `net` with batch 1 (partition 0, then 1 if partitioned).
 pub fn export_partitions(net: &TrainedNet) -> Result<Vec<ExportedPartition>, PipelineError> {
+    export_partitions_at(net, 1)
+}
+
+/// Exports every partition of `net` with a fixed batch of `batch` samples.
+pub fn export_partitions_at(net: &TrainedNet, batch: usize) -> Result<Vec<ExportedPartition>, PipelineError> {
     let mut out = Vec::new();
     for which in net.partitions() {
         let Some(part) = net.partition(which) else { continue };
-        let proto = export_network(&part, ExportOptions::default())
+        let proto = export_network(&part, ExportOptions { batch })
             .map_err(|source| PipelineError::Export { partition: which.index(), source })?;
         out.push(ExportedPartition {
             partition: which,
             arch_hash: architecture_hash(&proto),
             onnx: encode(&proto),
             params: part.spec().params(),
+            batch,
         });
     }
     Ok(out)

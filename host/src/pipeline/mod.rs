@@ -32,7 +32,11 @@ pub mod train;
 pub mod wall;
 
 pub use evaluator::{BoardTarget, PipelineEvaluator, weights_dir};
-pub use export::{ExportedModule, ExportedPartition, PipelineError, export_module, export_partitions, onnx_accuracy};
+pub use export::{
+    ExportedModule, ExportedPartition, PipelineError, export_module, export_partitions, export_partitions_at,
+    onnx_accuracy,
+};
 pub use parallel::Schedule;
+pub use prepare::MeasureBatch;
 pub use train::{Budget, TrainFailure, TrainJob, TrainedCandidate, reload_trained, train};
 pub use wall::WallAccount;

@@ -7,6 +7,8 @@
 use std::path::Path;
 use std::time::Instant;
 
+use serde::{Deserialize, Serialize};
+
 use crate::data::DataSplits;
 use crate::evolve::candidate::{EvalError, EvalRequest};
 use crate::genome::SearchSpace;
@@ -14,8 +16,31 @@ use crate::netspec::{NetSpec, TrainedNet};
 use crate::nn::train::{StopReason, TrainMethod};
 
 use super::evaluator::weights_dir;
-use super::export::{ExportedModule, ExportedPartition, export_module, export_partitions};
+use super::export::{ExportedModule, ExportedPartition, export_module, export_partitions, export_partitions_at};
 use super::train::{Budget, TrainJob, reload_trained, train};
+
+/// At which batch size the board measures a candidate's partitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MeasureBatch {
+    /// One sample per inference: the cost of the model as it will be deployed for a stream of
+    /// single inputs.
+    #[default]
+    One,
+    /// The candidate's evolved batch size, as the reference code measures (its power over the
+    /// fitness split at that batch size): the energy and latency figures are divided by the
+    /// batch, so they stay per sample; power is the board's while it runs whole batches.
+    Evolved,
+}
+
+impl crate::named::Named for MeasureBatch {
+    const KIND: &'static str = "measurement batch";
+    const VALUES: &'static [(Self, &'static str, &'static str)] = &[
+        (Self::One, "one", "measure one sample per inference"),
+        (Self::Evolved, "evolved", "measure at the evolved batch size (the reference code); figures per sample"),
+    ];
+}
+crate::named::named_enum_text!(MeasureBatch);
 
 /// What a candidate needs from its run (shared by every preparing thread).
 #[derive(Debug, Clone, Copy)]
@@ -30,6 +55,8 @@ pub struct Preparer<'a> {
     pub epoch_budget: Option<(usize, f64)>,
     /// How candidates are trained.
     pub method: TrainMethod,
+    /// At which batch size the partitions are measured.
+    pub measure_batch: MeasureBatch,
 }
 
 /// A trained, exported candidate waiting for the board.
@@ -51,6 +78,9 @@ pub struct Prepared {
 pub struct PreparedNet {
     /// Each partition with its accuracy on the fitness split.
     pub partitions: Vec<(ExportedPartition, f64)>,
+    /// The partitions exported at the evolved batch size for the board, in the same order
+    /// (`MeasureBatch::Evolved`); `None`: the board measures `partitions` themselves.
+    pub measured_at_batch: Option<Vec<ExportedPartition>>,
     /// The modules to measure alone: (module index, export).
     pub modules: Vec<(usize, ExportedModule)>,
     /// Epochs trained.
@@ -154,6 +184,12 @@ impl Preparer<'_> {
             let accuracy = partition.accuracy(&self.data.fitness).map_err(|e| e.to_string())?;
             partitions.push((partition, accuracy));
         }
+        let measured_at_batch = match self.measure_batch {
+            MeasureBatch::Evolved if learning.batch_size > 1 => {
+                Some(export_partitions_at(&trained.net, learning.batch_size).map_err(|e| e.to_string())?)
+            }
+            _ => None,
+        };
         let modules = &individual.modules;
         let mut exported_modules = Vec::new();
         for &m in &request.measure_modules {
@@ -164,6 +200,7 @@ impl Preparer<'_> {
         }
         Ok(PreparedNet {
             partitions,
+            measured_at_batch,
             modules: exported_modules,
             epochs: outcome.epochs,
             train_s: outcome.wall_time_s,

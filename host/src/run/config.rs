@@ -11,7 +11,7 @@
 //!
 //! Where wattevo's method and the reference code's differ, the choice is a named key
 //! (`pool_padding`, `resize`, `loss`, `lars_schedule`, `train_longer_optimizer`, `shuffle`,
-//! `budget_check`); `reference = true`
+//! `budget_check`, `measure_batch`); `reference = true`
 //! sets each to the reference's behaviour ([`super::method`]).
 
 use std::path::{Path, PathBuf};
@@ -25,6 +25,7 @@ use crate::evolve::fitness::{FitnessFunction, Preset};
 use crate::evolve::mutation::MutationRates;
 use crate::netspec::PoolPadding;
 use crate::nn::train::{BudgetCheck, LarsScheduleKind, LossKind, TrainLongerOptimizer, TrainMethod};
+use crate::pipeline::MeasureBatch;
 
 /// Which genome configuration (search space) to evolve in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,6 +130,8 @@ pub struct EvolveConfig {
     pub shuffle: bool,
     /// When the training budget is checked.
     pub budget_check: BudgetCheck,
+    /// At which batch size the board measures the candidates.
+    pub measure_batch: MeasureBatch,
 }
 
 impl Default for EvolveConfig {
@@ -167,6 +170,7 @@ impl Default for EvolveConfig {
             train_longer_optimizer: TrainLongerOptimizer::default(),
             shuffle: true,
             budget_check: BudgetCheck::default(),
+            measure_batch: MeasureBatch::default(),
         }
     }
 }

@@ -12,6 +12,7 @@
 //! | `train_longer_optimizer` | `restore` the parent's optimiser state | `fresh` optimiser |
 //! | `shuffle` | true: batches shuffled every epoch | false: the data's order |
 //! | `budget_check` | `batch`: after every batch | `epoch`: after each epoch |
+//! | `measure_batch` | `one` sample per inference | `evolved` batch size (figures per sample) |
 //! | `inherit_weights` | on | off |
 //! | `race_margin`, `init_draws` | as set | off |
 //!
@@ -23,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use super::EvolveConfig;
 use crate::netspec::PoolPadding;
 use crate::nn::train::{BudgetCheck, LarsScheduleKind, LossKind, TrainLongerOptimizer};
+use crate::pipeline::MeasureBatch;
 
 /// The side the reference code resizes every dataset to.
 pub const REFERENCE_RESIZE: usize = 32;
@@ -30,7 +32,7 @@ pub const REFERENCE_RESIZE: usize = 32;
 /// What `--reference` cannot reproduce yet, for the summary and the README.
 pub const NOT_REPRODUCED: &[&str] = &[
     "power is measured on a board (INA219 supply power) instead of NVML on a GPU",
-    "power is measured at batch 1 on random input, not over the fitness split at the evolved batch size",
+    "power is measured on the board's own input, not over the images of the fitness split",
     "the module archive keeps the final modules of valid candidates, de-duplicated, measured trained on their real input; the reference keeps every intermediate state, duplicates included, measured untrained on a fixed random input",
     "the elite is retrained from scratch with its budget; the reference's top-up of a longer-trained elite (Fast-DENSER's selection rules) is not reproduced",
     "unsuffixed `power`/`energy` in a fitness term are the mean over the partitions; in the reference they are the two-head network",
@@ -55,6 +57,8 @@ pub struct MethodRecord {
     pub shuffle: bool,
     /// When the training budget was checked.
     pub budget_check: BudgetCheck,
+    /// At which batch size candidates were measured.
+    pub measure_batch: MeasureBatch,
     /// Whether offspring inherited their parent's weights.
     pub inherit_weights: bool,
     /// The reference's behaviour a `--reference` run still does not reproduce.
@@ -73,6 +77,7 @@ impl MethodRecord {
             train_longer_optimizer: config.train_longer_optimizer,
             shuffle: config.shuffle,
             budget_check: config.budget_check,
+            measure_batch: config.measure_batch,
             inherit_weights: config.inherit_weights,
             not_reproduced: if config.reference {
                 NOT_REPRODUCED.iter().map(|s| (*s).to_owned()).collect()
@@ -103,6 +108,7 @@ pub fn apply_reference(config: &mut EvolveConfig) {
         train_longer_optimizer = TrainLongerOptimizer::Fresh,
         shuffle = false,
         budget_check = BudgetCheck::Epoch,
+        measure_batch = MeasureBatch::Evolved,
         inherit_weights = false,
         race_margin = None,
         init_draws = 0,
@@ -134,6 +140,10 @@ pub fn check_reference(config: &EvolveConfig) -> Result<(), String> {
     );
     want(!config.shuffle, "shuffle = true (needs false)".into());
     want(config.budget_check == BudgetCheck::Epoch, format!("budget_check = {} (needs epoch)", config.budget_check));
+    want(
+        config.measure_batch == MeasureBatch::Evolved,
+        format!("measure_batch = {} (needs evolved)", config.measure_batch),
+    );
     want(!config.inherit_weights, "inherit_weights = true (needs false)".into());
     want(config.race_margin.is_none(), "race_margin is set (the reference does not race)".into());
     want(config.init_draws <= config.lambda, format!("init_draws = {} (the reference draws λ)", config.init_draws));
@@ -157,6 +167,7 @@ mod tests {
         assert_eq!(config.lars_schedule, LarsScheduleKind::Reference);
         assert_eq!(config.train_longer_optimizer, TrainLongerOptimizer::Fresh);
         assert_eq!((config.shuffle, config.budget_check), (false, BudgetCheck::Epoch));
+        assert_eq!(config.measure_batch, MeasureBatch::Evolved);
         assert!(!config.inherit_weights);
         assert_eq!((config.race_margin, config.init_draws, config.resize), (Some(0.05), 8, Some(32)));
         let err = check_reference(&config).expect_err("racing and screening are not the reference's");
