@@ -89,10 +89,12 @@ fn duplicate_rule_and_empty_alternative() {
 }
 
 #[test]
-fn terminals_must_be_key_value() {
-    let err = error("<a> ::= layer:x conv\n");
+fn terminals_need_both_a_key_and_a_value() {
+    // a bare word is a terminal of the reference's dialect; a lone `:` side is not
+    parse("<a> ::= layer:x conv\n", "ok.grammar").expect("a bare terminal");
+    let err = error("<a> ::= layer:x :conv\n");
     assert_eq!(err.column, 17);
-    assert_message(&err, 1, "terminal `conv` is not `key:value`");
+    assert_message(&err, 1, "terminal `:conv` is not `key:value`");
 }
 
 #[test]

@@ -97,6 +97,8 @@ fn evolve_reference_records_every_reference_setting_and_runs() {
         "shuffle = false",
         "budget_check = \"epoch\"",
         "measure_batch = \"evolved\"",
+        "retrain = \"reference\"",
+        "archive = \"reference\"",
         "inherit_weights = false",
         "init_draws = 0",
     ] {

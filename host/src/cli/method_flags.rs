@@ -4,6 +4,8 @@
 use clap::Args;
 
 use super::named::named;
+use crate::evolve::archive::ArchivePolicy;
+use crate::evolve::engine::RetrainRule;
 use crate::netspec::PoolPadding;
 use crate::nn::train::{BudgetCheck, LarsScheduleKind, LossKind, TrainLongerOptimizer};
 use crate::pipeline::MeasureBatch;
@@ -46,6 +48,14 @@ pub struct MethodFlags {
     /// [default: one].
     #[arg(long, value_parser = named::<MeasureBatch>())]
     pub measure_batch: Option<MeasureBatch>,
+    /// How selection retrains the elite and the best shortest-trained candidate when the
+    /// fittest was trained longer than the default (config key retrain) [default: scratch].
+    #[arg(long, value_parser = named::<RetrainRule>())]
+    pub retrain: Option<RetrainRule>,
+    /// Which modules enter the archive the reuse mutation draws from (config key archive)
+    /// [default: final].
+    #[arg(long, value_parser = named::<ArchivePolicy>())]
+    pub archive: Option<ArchivePolicy>,
 }
 
 impl MethodFlags {
@@ -71,6 +81,8 @@ impl MethodFlags {
             train_longer_optimizer => TrainLongerOptimizer::Fresh,
             budget_check => BudgetCheck::Epoch,
             measure_batch => MeasureBatch::Evolved,
+            retrain => RetrainRule::Reference,
+            archive => ArchivePolicy::Reference,
         );
         if self.no_shuffle {
             config.shuffle = false;

@@ -2,13 +2,36 @@
 //! inverse-power roulette the reuse mutation draws from.
 //!
 //! As in the reference code the archive is global to a run, never pruned, and part of the
-//! checkpoint. Unlike the reference (which fed every module a fixed 1×32×32 random input), each
-//! module is exported and measured with the input shape it really receives in the network that
-//! created it. A module whose measurement failed is kept (its history matters) but cannot be
-//! drawn.
+//! checkpoint. What goes in is an [`ArchivePolicy`]: by default each distinct final module of an
+//! evaluated candidate, trained, measured with the input shape it really receives in its
+//! network (a module whose measurement failed is kept, its history matters, but cannot be
+//! drawn); under [`ArchivePolicy::Reference`], as the reference, every module state created by
+//! initialisation and by each add-layer, remove-layer and DSGE mutation, duplicates included,
+//! measured untrained alone on a 1×32×32 input, and only when it measured a positive power.
 
 use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
+
+/// Which modules enter the archive and how they are measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArchivePolicy {
+    /// Each distinct final module of an evaluated candidate, trained, on its real input.
+    #[default]
+    Final,
+    /// Every module state after initialisation and each module mutation, duplicates kept,
+    /// untrained on a 1×32×32 input (the reference code).
+    Reference,
+}
+
+impl crate::named::Named for ArchivePolicy {
+    const KIND: &'static str = "archive policy";
+    const VALUES: &'static [(Self, &'static str, &'static str)] = &[
+        (Self::Final, "final", "each distinct final module, trained, on its real input"),
+        (Self::Reference, "reference", "every intermediate module state, duplicates kept, untrained on 1×32×32"),
+    ];
+}
+crate::named::named_enum_text!(ArchivePolicy);
 
 /// One archived module and what it cost on the board.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -30,6 +30,11 @@ pub struct Candidate {
     pub origin: Origin,
     /// Allocated training budget, seconds (Fast-DENSER's `train_time`).
     pub budget_s: f64,
+    /// A retrain that tops up instead of starting over (the reference's selection rules):
+    /// the budget its weights, those of `parent_id`, were already trained for; it trains
+    /// `budget_s` minus this from them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topped_up_from_s: Option<f64>,
     /// The evaluation, once done.
     pub evaluation: Option<Evaluation>,
 }
@@ -91,6 +96,11 @@ pub struct Evaluation {
     pub race_saved_s: f64,
     /// Measurements of the modules the engine asked for.
     pub modules: Vec<ModuleCost>,
+    /// Measurements of the module states the engine asked for (the reference's archive;
+    /// `module` indexes [`EvalRequest::measure_states`]); states that could not be built or
+    /// measured are left out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub module_states: Vec<ModuleCost>,
     /// The phenotype text, for the log.
     pub phenotype: String,
 }
@@ -111,6 +121,7 @@ impl Evaluation {
             raced: false,
             race_saved_s: 0.0,
             modules: Vec::new(),
+            module_states: Vec::new(),
             phenotype,
         }
     }
@@ -148,6 +159,9 @@ pub struct EvalRequest<'a> {
     pub seed: u64,
     /// Modules to measure alone for the archive (indices into the individual's modules).
     pub measure_modules: Vec<usize>,
+    /// Module states to measure alone, untrained on a 1×32×32 input, for the reference's
+    /// archive ([`crate::evolve::archive::ArchivePolicy::Reference`]).
+    pub measure_states: Vec<crate::genome::Module>,
 }
 
 /// A failure that stops the run (the board is gone, the disk is full); the run can be resumed

@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 
 use serde::{Deserialize, Serialize};
 
+use crate::evolve::archive::ArchivePolicy;
 use crate::evolve::candidate::{Candidate, EvalError, Evaluator, Origin};
 use crate::evolve::checkpoint::{self, EvolutionState};
 use crate::evolve::mutation::{MutationRates, mutate};
@@ -59,7 +60,36 @@ pub struct EngineConfig {
     /// Individuals generation 0 starts from (`--init FILE`), before random ones.
     #[serde(default)]
     pub seeds: Vec<Individual>,
+    /// How selection retrains when the fittest was trained longer than the default.
+    #[serde(default)]
+    pub retrain: RetrainRule,
+    /// Which modules enter the archive.
+    #[serde(default)]
+    pub archive: ArchivePolicy,
 }
+
+/// How [`Engine::select`] retrains the elite and the best shortest-trained candidate when the
+/// fittest candidate was given more than the default budget (Fast-DENSER's rules).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RetrainRule {
+    /// From scratch with the fittest's budget; the elite whenever its budget was shorter.
+    #[default]
+    Scratch,
+    /// As the reference code: each continues from its own weights for the budget it lacks (a
+    /// top-up), and the elite only when its own budget already exceeded the default; ties keep
+    /// the fittest.
+    Reference,
+}
+
+impl crate::named::Named for RetrainRule {
+    const KIND: &'static str = "retrain rule";
+    const VALUES: &'static [(Self, &'static str, &'static str)] = &[
+        (Self::Scratch, "scratch", "retrain from scratch with the fittest's budget"),
+        (Self::Reference, "reference", "top up from the candidate's own weights, as the reference code"),
+    ];
+}
+crate::named::named_enum_text!(RetrainRule);
 
 fn quarter() -> f64 {
     0.25
@@ -318,8 +348,14 @@ impl<'s, E: Evaluator> Engine<'s, E> {
         let mut population = vec![elite];
         for _ in 0..self.config.lambda {
             let mut individual = parent.individual.clone();
-            let record =
-                mutate(&mut individual, self.space, &self.config.mutation, &self.state.archive, &mut self.state.rng)?;
+            let record = mutate(
+                &mut individual,
+                self.space,
+                &self.config.mutation,
+                &self.state.archive,
+                self.config.archive == ArchivePolicy::Reference,
+                &mut self.state.rng,
+            )?;
             let budget = if record.train_longer { parent.budget_s + default } else { default };
             population.push(self.candidate(
                 generation,
@@ -344,12 +380,23 @@ impl<'s, E: Evaluator> Engine<'s, E> {
     ) -> Candidate {
         let id = self.state.next_id;
         self.state.next_id += 1;
-        Candidate { id, generation, individual, parent_id, mutation, origin, budget_s, evaluation: None }
+        Candidate {
+            id,
+            generation,
+            individual,
+            parent_id,
+            mutation,
+            origin,
+            budget_s,
+            topped_up_from_s: None,
+            evaluation: None,
+        }
     }
 
     /// The fittest, with Fast-DENSER's rules when the fittest was trained longer than the
     /// default: the elite (if it had less) and the best of those trained for the shortest budget
-    /// are retrained with the fittest's budget, and the fittest of the three wins.
+    /// are retrained with the fittest's budget, and the fittest of the three wins
+    /// ([`RetrainRule`] says how).
     fn select(
         &mut self,
         population: Vec<Candidate>,
@@ -357,23 +404,36 @@ impl<'s, E: Evaluator> Engine<'s, E> {
     ) -> Result<Candidate, EngineError> {
         let fittest = argmax(&population, |_| true).unwrap_or(0);
         let parent = population[fittest].clone();
-        if parent.budget_s <= self.config.train_seconds {
+        let default = self.config.train_seconds;
+        if parent.budget_s <= default {
             return Ok(parent);
         }
+        let reference = self.config.retrain == RetrainRule::Reference;
         let generation = self.state.generation;
-        let mut contenders = vec![parent.clone()];
-        let elite_is_shorter = population[0].origin == Origin::Elite && population[0].budget_s < parent.budget_s;
-        if fittest != 0 && elite_is_shorter {
-            contenders.push(self.retrain(&population[0], parent.budget_s, generation, progress)?);
-        }
+        let elite = &population[0];
+        let elite_is_shorter = elite.origin == Origin::Elite
+            && elite.budget_s < parent.budget_s
+            && (!reference || elite.budget_s > default);
+        let retrained_elite = if fittest != 0 && elite_is_shorter {
+            Some(self.retrain(elite, parent.budget_s, generation, progress)?)
+        } else {
+            None
+        };
         let shortest = population.iter().map(|c| c.budget_s).fold(f64::INFINITY, f64::min);
+        let mut retrained_short = None;
         if shortest < parent.budget_s {
-            let skip_elite = fittest != 0 && elite_is_shorter;
+            let skip_elite = retrained_elite.is_some();
             let best_short = argmax(&population, |(i, c)| c.budget_s == shortest && !(skip_elite && i == 0));
             if let Some(index) = best_short {
-                contenders.push(self.retrain(&population[index], parent.budget_s, generation, progress)?);
+                retrained_short = Some(self.retrain(&population[index], parent.budget_s, generation, progress)?);
             }
         }
+        if reference {
+            return Ok(reference_choice(parent, retrained_elite, retrained_short));
+        }
+        let mut contenders = vec![parent];
+        contenders.extend(retrained_elite);
+        contenders.extend(retrained_short);
         Ok(contenders.swap_remove(argmax(&contenders, |_| true).unwrap_or(0)))
     }
 
@@ -387,6 +447,11 @@ impl<'s, E: Evaluator> Engine<'s, E> {
         self.check_interrupt(generation)?;
         let mut candidate =
             self.candidate(generation, original.individual.clone(), Some(original.id), None, Origin::Retrain, budget_s);
+        if self.config.retrain == RetrainRule::Reference
+            && original.evaluation.as_ref().is_some_and(|e| e.invalid.is_none())
+        {
+            candidate.topped_up_from_s = Some(original.budget_s);
+        }
         self.evaluate_all(std::slice::from_mut(&mut candidate), generation, progress)?;
         Ok(candidate)
     }
@@ -401,6 +466,25 @@ impl<'s, E: Evaluator> Engine<'s, E> {
     fn eval_error(&self, generation: usize, id: u64, source: EvalError) -> EngineError {
         EngineError::Evaluation { generation, id, run_dir: self.run_dir.display().to_string(), source }
     }
+}
+
+/// The reference's choice among the fittest and its retrained rivals: a rival wins only when it
+/// is strictly fitter than every other contender (ties keep the fittest).
+fn reference_choice(parent: Candidate, elite: Option<Candidate>, short: Option<Candidate>) -> Candidate {
+    let beats = |c: &Candidate, others: &[Option<&Candidate>]| {
+        others.iter().flatten().all(|o| c.fitness() > o.fitness()) && c.fitness() > parent.fitness()
+    };
+    if let Some(s) = &short
+        && beats(s, &[elite.as_ref()])
+    {
+        return short.unwrap_or(parent);
+    }
+    if let Some(e) = &elite
+        && beats(e, &[short.as_ref()])
+    {
+        return elite.unwrap_or(parent);
+    }
+    parent
 }
 
 /// Index of the fittest candidate among those `keep` accepts; ties go to the earliest.

@@ -4,12 +4,13 @@
 //!
 //! What each request asks for depends only on the population and the state before it: the
 //! budget (a `train_longer` offspring continues from its parent's weights for one default
-//! budget), weight inheritance and racing for structural offspring, and the modules to measure
+//! budget; a top-up retrain from the weights of the candidate it retrains, for the budget that
+//! candidate lacked), weight inheritance and racing for structural offspring, and the modules to measure
 //! for the archive (each module not yet archived, once per population: the first candidate
 //! that has it measures it).
 
 use super::{Engine, EngineError};
-use crate::evolve::archive::ArchivedModule;
+use crate::evolve::archive::{ArchivePolicy, ArchivedModule};
 use crate::evolve::candidate::{Candidate, EvalRequest, Evaluation, Evaluator, Origin};
 use crate::evolve::checkpoint::EvolutionState;
 use crate::evolve::engine::Progress;
@@ -25,6 +26,20 @@ struct Plan {
     race: Option<Race>,
     seed: u64,
     measure_modules: Vec<usize>,
+    measure_states: Vec<Module>,
+}
+
+/// The module states a candidate brings to the reference's archive: every module of a new
+/// individual (the reference measures modules when they are initialised or loaded), the states
+/// an offspring's mutation went through; nothing for re-evaluated candidates.
+fn module_states(candidate: &Candidate) -> Vec<Module> {
+    match candidate.origin {
+        Origin::Random | Origin::Seed | Origin::Screen => {
+            candidate.individual.modules.iter().filter(|m| !m.layers.is_empty()).cloned().collect()
+        }
+        Origin::Offspring => candidate.mutation.as_ref().map(|m| m.module_states.clone()).unwrap_or_default(),
+        Origin::Elite | Origin::Retrain => Vec::new(),
+    }
 }
 
 impl<E: Evaluator> Engine<'_, E> {
@@ -32,13 +47,21 @@ impl<E: Evaluator> Engine<'_, E> {
         let mut claimed: Vec<&Module> = Vec::new();
         let mut plans = Vec::with_capacity(population.len());
         for candidate in population {
-            let warm_start = candidate.mutation.as_ref().filter(|m| m.train_longer).and(candidate.parent_id);
-            let train_s = if warm_start.is_some() { self.config.train_seconds } else { candidate.budget_s };
+            let train_longer = candidate.mutation.as_ref().filter(|m| m.train_longer).and(candidate.parent_id);
+            let top_up = candidate.topped_up_from_s.and(candidate.parent_id);
+            let warm_start = train_longer.or(top_up);
+            let train_s = match (train_longer, candidate.topped_up_from_s) {
+                (Some(_), _) => self.config.train_seconds,
+                (None, Some(done)) if top_up.is_some() => (candidate.budget_s - done).max(0.0),
+                _ => candidate.budget_s,
+            };
             let offspring = warm_start.is_none() && candidate.origin == Origin::Offspring;
             let inherit = (self.config.inherit_weights && offspring).then_some(candidate.parent_id).flatten();
             let race = if offspring { self.race() } else { None };
+            let reference_archive = self.config.archive == ArchivePolicy::Reference;
+            let measure_states = if reference_archive { module_states(candidate) } else { Vec::new() };
             let mut measure_modules = Vec::new();
-            for (m, module) in candidate.individual.modules.iter().enumerate() {
+            for (m, module) in candidate.individual.modules.iter().enumerate().filter(|_| !reference_archive) {
                 let archived = self.state.archive.entries().iter().any(|e| e.module == *module);
                 if !module.layers.is_empty() && !archived && !claimed.contains(&module) {
                     claimed.push(module);
@@ -46,7 +69,7 @@ impl<E: Evaluator> Engine<'_, E> {
                 }
             }
             let seed = self.config.seed ^ candidate.id.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            plans.push(Plan { train_s, warm_start, inherit, race, seed, measure_modules });
+            plans.push(Plan { train_s, warm_start, inherit, race, seed, measure_modules, measure_states });
         }
         plans
     }
@@ -72,6 +95,7 @@ impl<E: Evaluator> Engine<'_, E> {
                 race: plan.race,
                 seed: plan.seed,
                 measure_modules: plan.measure_modules,
+                measure_states: plan.measure_states,
             })
             .collect();
         let of = population.len();
@@ -109,13 +133,27 @@ impl<E: Evaluator> Engine<'_, E> {
     }
 }
 
-/// Archives the candidate's newly measured modules, counts it, and logs it.
+/// Archives the candidate's newly measured modules (and, for the reference's archive, every
+/// measured module state with a positive power, duplicates kept), counts it, and logs it.
 fn record(
     state: &mut EvolutionState,
     log: &mut RunLog,
     candidate: &mut Candidate,
     evaluation: Evaluation,
 ) -> std::io::Result<()> {
+    let states = if evaluation.module_states.is_empty() { Vec::new() } else { module_states(candidate) };
+    for cost in &evaluation.module_states {
+        let Some(module) = states.get(cost.module) else { continue };
+        if cost.power_w.is_some_and(|p| p > 0.0 && p.is_finite()) {
+            state.archive.push(ArchivedModule {
+                module: module.clone(),
+                generation: candidate.generation,
+                power_w: cost.power_w,
+                energy_j: cost.energy_j,
+                arch_hash: cost.arch_hash.clone(),
+            });
+        }
+    }
     for cost in &evaluation.modules {
         let Some(module) = candidate.individual.modules.get(cost.module) else { continue };
         if !state.archive.entries().iter().any(|e| e.module == *module) {

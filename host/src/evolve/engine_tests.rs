@@ -7,12 +7,15 @@ use super::*;
 use crate::evolve::candidate::{EvalRequest, Evaluation, ModuleCost};
 use crate::evolve::runlog::read_log;
 use crate::genome::GenomeConfig;
+use rand::SeedableRng;
 
 /// Scores a candidate from a hash of its phenotype; fails once `fail_at` evaluations are done.
 struct Scripted {
     space: SearchSpace,
     done: usize,
     fail_at: Option<usize>,
+    /// (candidate id, warm start, train_s) of every request.
+    requests: Vec<(u64, Option<u64>, f64)>,
 }
 
 fn hash01(text: &str) -> f64 {
@@ -27,6 +30,7 @@ impl Evaluator for Scripted {
             return Err(EvalError::new("board disappeared"));
         }
         self.done += 1;
+        self.requests.push((request.candidate.id, request.warm_start, request.train_s));
         let ind = &request.candidate.individual;
         let phenotype = ind.phenotype(&self.space).map(|p| p.to_string()).unwrap_or_default();
         if let Err(invalid) = ind.to_netspec(&self.space) {
@@ -42,6 +46,15 @@ impl Evaluator for Scripted {
             .map(|&m| {
                 let text = format!("{:?}", ind.modules[m]);
                 ModuleCost { module: m, arch_hash: text.clone(), power_w: Some(1.0 + hash01(&text)), energy_j: None }
+            })
+            .collect();
+        evaluation.module_states = request
+            .measure_states
+            .iter()
+            .enumerate()
+            .map(|(i, module)| {
+                let text = format!("{module:?}");
+                ModuleCost { module: i, arch_hash: text.clone(), power_w: Some(1.0 + hash01(&text)), energy_j: None }
             })
             .collect();
         Ok(evaluation)
@@ -61,6 +74,8 @@ fn config() -> EngineConfig {
         init_draws: 0,
         init_screen_fraction: 0.25,
         seeds: Vec::new(),
+        retrain: RetrainRule::Scratch,
+        archive: ArchivePolicy::Final,
     }
 }
 
@@ -69,7 +84,7 @@ fn space() -> SearchSpace {
 }
 
 fn scripted(fail_at: Option<usize>) -> Scripted {
-    Scripted { space: space(), done: 0, fail_at }
+    Scripted { space: space(), done: 0, fail_at, requests: Vec::new() }
 }
 
 #[test]
@@ -194,4 +209,83 @@ fn a_signal_stops_the_run_between_evaluations_and_it_resumes() {
     let mut resumed = Engine::resume(&space, config(), scripted(None), dir.path()).expect("resume");
     resumed.run(&mut |_| {}).expect("resumed run");
     assert_eq!(resumed.state().generation, 6);
+}
+
+#[test]
+fn reference_retrains_top_up_from_their_own_weights() {
+    let space = space();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mutation = MutationRates { train_longer: 0.6, ..MutationRates::default() };
+    let config = EngineConfig { generations: 8, mutation, retrain: RetrainRule::Reference, ..config() };
+    let mut engine = Engine::new(&space, config, scripted(None), dir.path()).expect("engine");
+    engine.run(&mut |_| {}).expect("run");
+    let requests = engine.evaluator_mut().requests.clone();
+    let log = read_log(&dir.path().join("log.jsonl")).expect("log");
+    let retrains: Vec<&Candidate> = log.iter().map(|l| &l.candidate).filter(|c| c.origin == Origin::Retrain).collect();
+    assert!(!retrains.is_empty(), "the script gives longer-trained parents, so selection retrains");
+    for retrain in retrains {
+        let done = retrain.topped_up_from_s.expect("a reference retrain tops up");
+        let (_, warm_start, train_s) = requests.iter().find(|r| r.0 == retrain.id).expect("requested");
+        assert_eq!(*warm_start, retrain.parent_id, "continues from the candidate it retrains");
+        assert!((train_s - (retrain.budget_s - done)).abs() < 1e-9, "trains only the missing budget");
+    }
+}
+
+#[test]
+fn the_reference_keeps_the_fittest_on_ties() {
+    let space = space();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+    let individual = Individual::random(&space, &mut rng).expect("random");
+    let scored = |id: u64, fitness: f64| {
+        let mut evaluation = Evaluation::invalid("", String::new());
+        evaluation.invalid = None;
+        evaluation.fitness = fitness;
+        Candidate {
+            id,
+            generation: 1,
+            individual: individual.clone(),
+            parent_id: None,
+            mutation: None,
+            origin: Origin::Offspring,
+            budget_s: 2.0,
+            topped_up_from_s: None,
+            evaluation: Some(evaluation),
+        }
+    };
+    let pick = |p: f64, e: Option<f64>, s: Option<f64>| {
+        reference_choice(scored(0, p), e.map(|f| scored(1, f)), s.map(|f| scored(2, f))).id
+    };
+    assert_eq!(pick(0.5, Some(0.6), Some(0.6)), 0, "a tie between the rivals keeps the fittest");
+    assert_eq!(pick(0.5, Some(0.6), Some(0.7)), 2);
+    assert_eq!(pick(0.5, Some(0.7), Some(0.6)), 1);
+    assert_eq!(pick(0.5, Some(0.5), None), 0, "a tie with the fittest keeps it");
+    assert_eq!(pick(0.5, None, Some(0.55)), 2);
+}
+
+#[test]
+fn the_reference_archive_keeps_every_module_state_with_duplicates() {
+    let space = space();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = EngineConfig { generations: 4, archive: ArchivePolicy::Reference, ..config() };
+    let mut engine = Engine::new(&space, config, scripted(None), dir.path()).expect("engine");
+    engine.run(&mut |_| {}).expect("run");
+    let log = read_log(&dir.path().join("log.jsonl")).expect("log");
+    // what the candidates brought: all modules of the random ones, every state of the offspring
+    let mut expected = Vec::new();
+    for line in &log {
+        let c = &line.candidate;
+        if c.evaluation.as_ref().is_none_or(|e| e.invalid.is_some()) {
+            continue;
+        }
+        match c.origin {
+            Origin::Random => expected.extend(c.individual.modules.iter().filter(|m| !m.layers.is_empty()).cloned()),
+            Origin::Offspring => expected.extend(c.mutation.iter().flat_map(|m| m.module_states.clone())),
+            _ => {}
+        }
+    }
+    let archived: Vec<_> = engine.state().archive.entries().iter().map(|e| e.module.clone()).collect();
+    assert_eq!(archived, expected, "every state, in order");
+    let distinct = archived.iter().enumerate().filter(|(i, m)| !archived[..*i].contains(m)).count();
+    assert!(distinct < archived.len(), "duplicates are kept ({distinct} distinct of {})", archived.len());
+    assert!(archived.len() > log.len(), "more states than candidates: {} for {}", archived.len(), log.len());
 }

@@ -75,6 +75,10 @@ pub struct MutationRecord {
     pub layer_dsge: usize,
     /// Macro rules mutated (`learning`, `model_partition`), forced ones included.
     pub macros_mutated: Vec<String>,
+    /// The module after each add-layer, remove-layer and DSGE mutation, in order (kept only
+    /// for the reference's archive, [`crate::evolve::archive::ArchivePolicy::Reference`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub module_states: Vec<Module>,
 }
 
 impl MutationRecord {
@@ -106,12 +110,14 @@ impl MutationRecord {
     }
 }
 
-/// Mutates `individual` in place (see the module docs).
+/// Mutates `individual` in place (see the module docs); with `keep_states`, the record holds
+/// the module after each module mutation.
 pub fn mutate<R: Rng>(
     individual: &mut Individual,
     space: &SearchSpace,
     rates: &MutationRates,
     archive: &ModuleArchive<Module>,
+    keep_states: bool,
     rng: &mut R,
 ) -> Result<MutationRecord, GenomeError> {
     let mut record = MutationRecord::default();
@@ -131,6 +137,9 @@ pub fn mutate<R: Rng>(
         record.removed_module = individual.remove_module(rng);
     }
     mutate_modules(individual, space, rates, rng, &mut record)?;
+    if !keep_states {
+        record.module_states.clear();
+    }
     mutate_macros(individual, space, rates, rng, &mut record)?;
     Ok(record)
 }
@@ -152,6 +161,7 @@ fn mutate_modules<R: Rng>(
                 )
             {
                 record.layers_added += 1;
+                record.module_states.push(individual.modules[module].clone());
             }
         }
         let mut module_removed = false;
@@ -160,7 +170,10 @@ fn mutate_modules<R: Rng>(
                 continue;
             }
             match individual.remove_layer(space, module, rng)? {
-                crate::genome::RemoveLayer::Removed { .. } => record.layers_removed += 1,
+                crate::genome::RemoveLayer::Removed { .. } => {
+                    record.layers_removed += 1;
+                    record.module_states.push(individual.modules[module].clone());
+                }
                 crate::genome::RemoveLayer::RemovedModule { .. } => {
                     record.layers_removed += 1;
                     module_removed = true;
@@ -175,6 +188,7 @@ fn mutate_modules<R: Rng>(
             if rng.random_bool(rates.dsge_layer) {
                 individual.dsge_layer(space, module, layer, rng)?;
                 record.layer_dsge += 1;
+                record.module_states.push(individual.modules[module].clone());
             }
         }
         module += 1;
@@ -230,7 +244,7 @@ mod tests {
                 arch_hash: i.to_string(),
             });
             for _ in 0..5 {
-                let record = mutate(&mut ind, &space, &rates, &archive, &mut rng).expect("mutation succeeds");
+                let record = mutate(&mut ind, &space, &rates, &archive, false, &mut rng).expect("mutation succeeds");
                 structural += usize::from(record.is_structural());
                 assert!(ind.phenotype(&space).is_ok(), "mutated genome decodes");
                 // An individual left with no layer cannot place a partition point; it maps to Invalid.
@@ -257,7 +271,7 @@ mod tests {
             let mut ind = Individual::random(&space, &mut rng).expect("random");
             let archive = ModuleArchive::new();
             let records: Vec<_> = (0..10)
-                .map(|_| mutate(&mut ind, &space, &MutationRates::default(), &archive, &mut rng).expect("ok"))
+                .map(|_| mutate(&mut ind, &space, &MutationRates::default(), &archive, false, &mut rng).expect("ok"))
                 .collect();
             (ind, records)
         };
@@ -272,9 +286,41 @@ mod tests {
         let original = Individual::random(&space, &mut rng).expect("random");
         let rates = MutationRates { train_longer: 1.0, ..MutationRates::default() };
         let mut ind = original.clone();
-        let record = mutate(&mut ind, &space, &rates, &ModuleArchive::new(), &mut rng).expect("ok");
+        let record = mutate(&mut ind, &space, &rates, &ModuleArchive::new(), false, &mut rng).expect("ok");
         assert!(record.train_longer);
         assert_eq!(record.summary(), "train_longer");
         assert_eq!(ind, original);
+    }
+
+    #[test]
+    fn the_reference_archive_sees_every_intermediate_module_state() {
+        let space = space();
+        let mut rng = ChaCha8Rng::seed_from_u64(21);
+        let rates = MutationRates {
+            train_longer: 0.0,
+            reuse_module: 0.0,
+            remove_module: 0.0,
+            add_layer: 1.0,
+            reuse_layer: 0.0,
+            remove_layer: 0.0,
+            dsge_layer: 1.0,
+            macro_layer: 0.0,
+        };
+        let original = Individual::random(&space, &mut rng).expect("random");
+        let (mut ind, mut replay) = (original.clone(), rng.clone());
+        let record = mutate(&mut ind, &space, &rates, &ModuleArchive::new(), true, &mut rng).expect("ok");
+        // one state per add-layer and per DSGE mutation, in order; the last state of each module
+        // is the module as it ends up
+        assert_eq!(record.module_states.len(), record.layers_added + record.layer_dsge);
+        assert!(record.layers_added >= 1 && record.layer_dsge >= 1, "{}", record.summary());
+        let last = record.module_states.last().expect("a state");
+        assert_eq!(last, ind.modules.last().expect("a module"));
+        let first = &record.module_states[0];
+        assert_eq!(first.layers.len(), original.modules[0].layers.len() + 1, "after the first add-layer");
+        // the same draws without keeping states: the same genome, no states
+        let mut same = original.clone();
+        let plain = mutate(&mut same, &space, &rates, &ModuleArchive::new(), false, &mut replay).expect("ok");
+        assert_eq!(same, ind);
+        assert!(plain.module_states.is_empty());
     }
 }

@@ -201,19 +201,36 @@ impl<'a> PipelineEvaluator<'a> {
         if let Some(host) = prepared.host_failure {
             return Err(host);
         }
-        let net = match prepared.outcome {
-            Ok(net) => net,
-            Err(reason) => return Ok(Evaluation::invalid(reason, prepared.phenotype)),
-        };
         self.phase("measuring");
         let started = Instant::now();
         let mut hits = 0;
+        // the reference's archive measures module states whatever becomes of the candidate
+        let mut module_states = Vec::new();
+        for (index, exported) in &prepared.module_states {
+            if let Ok(measured) = self.measure(&exported.onnx, &exported.arch_hash, &mut hits)? {
+                module_states.push(ModuleCost {
+                    module: *index,
+                    arch_hash: exported.arch_hash.clone(),
+                    power_w: Some(measured.total_power_w.mean),
+                    energy_j: Some(measured.energy_per_inference_j.mean),
+                });
+            }
+        }
+        let invalid = |reason: String| {
+            let mut evaluation = Evaluation::invalid(reason, prepared.phenotype.clone());
+            evaluation.module_states.clone_from(&module_states);
+            evaluation
+        };
+        let net = match prepared.outcome {
+            Ok(net) => net,
+            Err(reason) => return Ok(invalid(reason)),
+        };
         let mut metrics = Metrics::new();
         for (index, (partition, accuracy)) in net.partitions.iter().enumerate() {
             let on_board = net.measured_at_batch.as_ref().and_then(|models| models.get(index)).unwrap_or(partition);
             let measured = match self.measure(&on_board.onnx, &on_board.arch_hash, &mut hits)? {
                 Ok(measured) => per_sample(measured, on_board.batch),
-                Err(reason) => return Ok(Evaluation::invalid(reason, prepared.phenotype)),
+                Err(reason) => return Ok(invalid(reason)),
             };
             insert_partition(&mut metrics, partition.partition.index(), *accuracy, &measured, partition.params);
         }
@@ -226,7 +243,7 @@ impl<'a> PipelineEvaluator<'a> {
         for (module, exported) in &net.modules {
             let measured = match self.measure(&exported.onnx, &exported.arch_hash, &mut hits)? {
                 Ok(measured) => measured,
-                Err(reason) => return Ok(Evaluation::invalid(reason, prepared.phenotype)),
+                Err(reason) => return Ok(invalid(reason)),
             };
             modules.push(ModuleCost {
                 module: *module,
@@ -235,7 +252,7 @@ impl<'a> PipelineEvaluator<'a> {
                 energy_j: Some(measured.energy_per_inference_j.mean),
             });
         }
-        let mut evaluation = Evaluation::invalid("", prepared.phenotype);
+        let mut evaluation = invalid(String::new());
         evaluation.invalid = None;
         match self.fitness.evaluate(&metrics) {
             Ok(fitness) => evaluation.fitness = fitness,

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::DataSplits;
 use crate::evolve::candidate::{EvalError, EvalRequest};
-use crate::genome::SearchSpace;
-use crate::netspec::{NetSpec, TrainedNet};
+use crate::genome::{Module, SearchSpace};
+use crate::netspec::{NetSpec, Shape, TrainedNet};
 use crate::nn::train::{StopReason, TrainMethod};
 
 use super::evaluator::weights_dir;
@@ -71,6 +71,22 @@ pub struct Prepared {
     pub host_failure: Option<EvalError>,
     /// When training started and ended (for the wall-time account).
     pub trained: (Instant, Instant),
+    /// The module states asked for (the reference's archive), each built alone untrained on
+    /// [`REFERENCE_MODULE_INPUT`]: (index into the request's states, export). States that do
+    /// not build there are left out, as the reference skips them.
+    pub module_states: Vec<(usize, ExportedModule)>,
+}
+
+/// The input the reference code measures every module on, whatever its place in a network.
+pub const REFERENCE_MODULE_INPUT: Shape = Shape::Image { channels: 1, height: 32, width: 32 };
+
+/// A module built alone on [`REFERENCE_MODULE_INPUT`] with untrained weights from `seed`, as
+/// the reference measures archive modules; `None` when it does not build there or has no
+/// trainable parameter.
+pub fn export_module_state(space: &SearchSpace, module: &Module, seed: u64) -> Option<ExportedModule> {
+    let layers = module.layer_specs(space).ok()?;
+    let spec = NetSpec::build(REFERENCE_MODULE_INPUT, space.config.classes, &layers, None, space.config.rules).ok()?;
+    export_module(&TrainedNet::seeded(spec, seed), 0..layers.len()).ok()
 }
 
 /// The exported partitions and modules of a trained candidate.
@@ -119,7 +135,13 @@ impl Preparer<'_> {
             }))
             .unwrap_or_else(|panic| Err(format!("training panicked: {}", panic_text(&*panic)))),
         };
-        Prepared { phenotype, outcome, host_failure, trained: (started, Instant::now()) }
+        let module_states = request
+            .measure_states
+            .iter()
+            .enumerate()
+            .filter_map(|(i, module)| export_module_state(self.space, module, request.seed ^ i as u64).map(|m| (i, m)))
+            .collect();
+        Prepared { phenotype, outcome, host_failure, trained: (started, Instant::now()), module_states }
     }
 
     /// The parent's trained network to inherit from, if asked and its weights are on disk (a

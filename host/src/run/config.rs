@@ -11,7 +11,7 @@
 //!
 //! Where wattevo's method and the reference code's differ, the choice is a named key
 //! (`pool_padding`, `resize`, `loss`, `lars_schedule`, `train_longer_optimizer`, `shuffle`,
-//! `budget_check`, `measure_batch`); `reference = true`
+//! `budget_check`, `measure_batch`, `retrain`, `archive`); `reference = true`
 //! sets each to the reference's behaviour ([`super::method`]).
 
 use std::path::{Path, PathBuf};
@@ -20,7 +20,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::board::MeasureOverrides;
 use crate::data::DatasetName;
-use crate::evolve::engine::EngineConfig;
+use crate::evolve::archive::ArchivePolicy;
+use crate::evolve::engine::{EngineConfig, RetrainRule};
 use crate::evolve::fitness::{FitnessFunction, Preset};
 use crate::evolve::mutation::MutationRates;
 use crate::netspec::PoolPadding;
@@ -132,6 +133,10 @@ pub struct EvolveConfig {
     pub budget_check: BudgetCheck,
     /// At which batch size the board measures the candidates.
     pub measure_batch: MeasureBatch,
+    /// How selection retrains when the fittest was trained longer than the default.
+    pub retrain: RetrainRule,
+    /// Which modules enter the archive the reuse mutation draws from.
+    pub archive: ArchivePolicy,
 }
 
 impl Default for EvolveConfig {
@@ -171,6 +176,8 @@ impl Default for EvolveConfig {
             shuffle: true,
             budget_check: BudgetCheck::default(),
             measure_batch: MeasureBatch::default(),
+            retrain: RetrainRule::default(),
+            archive: ArchivePolicy::default(),
         }
     }
 }
@@ -246,6 +253,8 @@ impl EvolveConfig {
             init_draws: self.init_draws,
             init_screen_fraction: self.init_screen_fraction,
             seeds: Vec::new(),
+            retrain: self.retrain,
+            archive: self.archive,
         }
     }
 

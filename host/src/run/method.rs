@@ -13,6 +13,8 @@
 //! | `shuffle` | true: batches shuffled every epoch | false: the data's order |
 //! | `budget_check` | `batch`: after every batch | `epoch`: after each epoch |
 //! | `measure_batch` | `one` sample per inference | `evolved` batch size (figures per sample) |
+//! | `retrain` | `scratch`: selection retrains from scratch | `reference`: top up from own weights |
+//! | `archive` | `final` modules, trained, on their real input | `reference`: every state, untrained |
 //! | `inherit_weights` | on | off |
 //! | `race_margin`, `init_draws` | as set | off |
 //!
@@ -22,6 +24,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::EvolveConfig;
+use crate::evolve::archive::ArchivePolicy;
+use crate::evolve::engine::RetrainRule;
 use crate::netspec::PoolPadding;
 use crate::nn::train::{BudgetCheck, LarsScheduleKind, LossKind, TrainLongerOptimizer};
 use crate::pipeline::MeasureBatch;
@@ -33,8 +37,7 @@ pub const REFERENCE_RESIZE: usize = 32;
 pub const NOT_REPRODUCED: &[&str] = &[
     "power is measured on a board (INA219 supply power) instead of NVML on a GPU",
     "power is measured on the board's own input, not over the images of the fitness split",
-    "the module archive keeps the final modules of valid candidates, de-duplicated, measured trained on their real input; the reference keeps every intermediate state, duplicates included, measured untrained on a fixed random input",
-    "the elite is retrained from scratch with its budget; the reference's top-up of a longer-trained elite (Fast-DENSER's selection rules) is not reproduced",
+    "archive modules are measured by the board one 1×32×32 sample at a time, not in batches of 10^4 on a GPU",
     "unsuffixed `power`/`energy` in a fitness term are the mean over the partitions; in the reference they are the two-head network",
 ];
 
@@ -59,6 +62,10 @@ pub struct MethodRecord {
     pub budget_check: BudgetCheck,
     /// At which batch size candidates were measured.
     pub measure_batch: MeasureBatch,
+    /// How selection retrained.
+    pub retrain: RetrainRule,
+    /// Which modules entered the archive.
+    pub archive: ArchivePolicy,
     /// Whether offspring inherited their parent's weights.
     pub inherit_weights: bool,
     /// The reference's behaviour a `--reference` run still does not reproduce.
@@ -78,6 +85,8 @@ impl MethodRecord {
             shuffle: config.shuffle,
             budget_check: config.budget_check,
             measure_batch: config.measure_batch,
+            retrain: config.retrain,
+            archive: config.archive,
             inherit_weights: config.inherit_weights,
             not_reproduced: if config.reference {
                 NOT_REPRODUCED.iter().map(|s| (*s).to_owned()).collect()
@@ -109,6 +118,8 @@ pub fn apply_reference(config: &mut EvolveConfig) {
         shuffle = false,
         budget_check = BudgetCheck::Epoch,
         measure_batch = MeasureBatch::Evolved,
+        retrain = RetrainRule::Reference,
+        archive = ArchivePolicy::Reference,
         inherit_weights = false,
         race_margin = None,
         init_draws = 0,
@@ -144,6 +155,8 @@ pub fn check_reference(config: &EvolveConfig) -> Result<(), String> {
         config.measure_batch == MeasureBatch::Evolved,
         format!("measure_batch = {} (needs evolved)", config.measure_batch),
     );
+    want(config.retrain == RetrainRule::Reference, format!("retrain = {} (needs reference)", config.retrain));
+    want(config.archive == ArchivePolicy::Reference, format!("archive = {} (needs reference)", config.archive));
     want(!config.inherit_weights, "inherit_weights = true (needs false)".into());
     want(config.race_margin.is_none(), "race_margin is set (the reference does not race)".into());
     want(config.init_draws <= config.lambda, format!("init_draws = {} (the reference draws λ)", config.init_draws));
@@ -168,6 +181,8 @@ mod tests {
         assert_eq!(config.train_longer_optimizer, TrainLongerOptimizer::Fresh);
         assert_eq!((config.shuffle, config.budget_check), (false, BudgetCheck::Epoch));
         assert_eq!(config.measure_batch, MeasureBatch::Evolved);
+        assert_eq!(config.retrain, RetrainRule::Reference);
+        assert_eq!(config.archive, ArchivePolicy::Reference);
         assert!(!config.inherit_weights);
         assert_eq!((config.race_margin, config.init_draws, config.resize), (Some(0.05), 8, Some(32)));
         let err = check_reference(&config).expect_err("racing and screening are not the reference's");
