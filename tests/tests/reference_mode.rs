@@ -99,6 +99,7 @@ fn evolve_reference_records_every_reference_setting_and_runs() {
         "measure_batch = \"evolved\"",
         "retrain = \"reference\"",
         "archive = \"reference\"",
+        "unsuffixed_metrics = \"two_head\"",
         "inherit_weights = false",
         "init_draws = 0",
     ] {
@@ -110,6 +111,15 @@ fn evolve_reference_records_every_reference_setting_and_runs() {
     assert_eq!(summary["method"]["resize"], 32);
     let gaps = summary["method"]["not_reproduced"].as_array().expect("what is not reproduced yet");
     assert!(gaps.iter().any(|g| g.as_str().is_some_and(|g| g.contains("board"))), "{gaps:?}");
+    // the two-head network was measured: its figures are the unsuffixed metrics
+    let metrics = &summary["best_metrics"];
+    if metrics.get("power_1").is_some() && metrics["params_0"] != metrics["params_1"] {
+        assert!(metrics["power"].as_f64().is_some_and(|p| p > 0.0), "{metrics}");
+        assert!(metrics["energy"].as_f64() >= metrics["energy_1"].as_f64(), "both heads cost more: {metrics}");
+    }
+    // the reference's archive holds every module state the run went through
+    let archived = summary["archived_modules"].as_u64().expect("archived_modules");
+    assert!(archived >= 2, "{archived} archived states");
     // a flag contrary to the reference is refused before anything runs
     let refused = dir.path().join("refused");
     let (output, _, stderr) = run(wattevo().args(flags).args(["--loss", "logits", "--out"]).arg(&refused));

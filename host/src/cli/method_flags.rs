@@ -6,6 +6,7 @@ use clap::Args;
 use super::named::named;
 use crate::evolve::archive::ArchivePolicy;
 use crate::evolve::engine::RetrainRule;
+use crate::evolve::fitness::UnsuffixedMetrics;
 use crate::netspec::PoolPadding;
 use crate::nn::train::{BudgetCheck, LarsScheduleKind, LossKind, TrainLongerOptimizer};
 use crate::pipeline::MeasureBatch;
@@ -56,6 +57,10 @@ pub struct MethodFlags {
     /// [default: final].
     #[arg(long, value_parser = named::<ArchivePolicy>())]
     pub archive: Option<ArchivePolicy>,
+    /// What an unsuffixed power, energy or latency in a fitness term means (config key
+    /// unsuffixed_metrics) [default: partition_mean].
+    #[arg(long, value_parser = named::<UnsuffixedMetrics>())]
+    pub unsuffixed_metrics: Option<UnsuffixedMetrics>,
 }
 
 impl MethodFlags {
@@ -83,6 +88,7 @@ impl MethodFlags {
             measure_batch => MeasureBatch::Evolved,
             retrain => RetrainRule::Reference,
             archive => ArchivePolicy::Reference,
+            unsuffixed_metrics => UnsuffixedMetrics::TwoHead,
         );
         if self.no_shuffle {
             config.shuffle = false;

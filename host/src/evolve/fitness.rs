@@ -3,10 +3,11 @@
 //! A maximised term adds `w·m`, a minimised one adds `w/m` (the reference code's form); a term
 //! counts only when all its conditions hold. Metrics are named `<name>_<partition>`
 //! (`accuracy_1`, `power_0`, ...); an unsuffixed name (`accuracy`) is the mean over the
-//! partitions that have it, as the reference code does for `accuracy` (the reference's unsuffixed
-//! `power` and `energy` are the two-head network's, which is not measured here). A condition
-//! without a metric tests its term's metric, as in the reference. Invalid networks score
-//! [`INVALID_FITNESS`].
+//! partitions that have it, as the reference code does for `accuracy`; with
+//! [`UnsuffixedMetrics::TwoHead`] the evaluator also measures the two-head network and records
+//! its `power`, `energy`, ... unsuffixed, as the reference does (an exact name wins over the
+//! mean). A condition without a metric tests its term's metric, as in the reference. Invalid
+//! networks score [`INVALID_FITNESS`].
 //!
 //! Presets:
 //! - `paper`: `accuracy_1 + [0.7 < accuracy_1 < 0.9]·10/power_1` (ENERGIZE's example config);
@@ -26,6 +27,27 @@ pub const INVALID_FITNESS: f64 = -1.0;
 
 /// Metrics of one candidate, by name (`accuracy_0`, `power_1`, ...).
 pub type Metrics = BTreeMap<String, f64>;
+
+/// What an unsuffixed board metric (`power`, `energy`, `latency`, their `dynamic_` forms) means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnsuffixedMetrics {
+    /// The mean over the partitions (no extra measurement).
+    #[default]
+    PartitionMean,
+    /// The two-head network, shared layers run once and both heads computed, measured on the
+    /// board as a third model (the reference code's `power` and `energy`).
+    TwoHead,
+}
+
+impl crate::named::Named for UnsuffixedMetrics {
+    const KIND: &'static str = "unsuffixed metrics";
+    const VALUES: &'static [(Self, &'static str, &'static str)] = &[
+        (Self::PartitionMean, "partition_mean", "the mean over the partitions"),
+        (Self::TwoHead, "two_head", "the two-head network, measured as a third model (the reference code)"),
+    ];
+}
+crate::named::named_enum_text!(UnsuffixedMetrics);
 
 /// Whether a term rewards large or small values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

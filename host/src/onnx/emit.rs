@@ -34,6 +34,18 @@ pub(crate) struct Lowering {
     nonneg: bool,
 }
 
+impl Lowering {
+    /// A lowering of a branch whose input is known (or not) to be ≥ 0, nothing pending.
+    pub(crate) fn starting(nonneg: bool) -> Self {
+        Self { pending: None, nonneg }
+    }
+
+    /// Whether the current value is known to be ≥ 0.
+    pub(crate) fn nonneg(&self) -> bool {
+        self.nonneg
+    }
+}
+
 /// Index of the next layer after `index` that is not a dropout.
 fn next_real(layers: &[LayerNode], index: usize) -> Option<&LayerNode> {
     layers[index + 1..].iter().find(|n| !matches!(n.layer, LayerSpec::Dropout { .. }))

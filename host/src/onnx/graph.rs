@@ -117,6 +117,44 @@ impl GraphBuilder {
         self.current = name;
     }
 
+    /// The value the next node reads.
+    pub(crate) fn current(&self) -> &str {
+        &self.current
+    }
+
+    /// Makes the next node read `value`, an earlier value (a branch: the extra head of a
+    /// two-head network reads the partition point's output).
+    pub(crate) fn branch_from(&mut self, value: String) {
+        self.current = value;
+    }
+
+    /// A graph with several outputs: each `(value, output name, dims)` renames the value (the
+    /// last value of a branch, read by no node) to the output's name.
+    pub(crate) fn finish_outputs(
+        mut self,
+        name: &str,
+        input: ValueInfoProto,
+        outputs: &[(String, &str, Vec<usize>)],
+    ) -> GraphProto {
+        for (value, output_name, _) in outputs {
+            for node in &mut self.nodes {
+                for output in &mut node.output {
+                    if output == value {
+                        (*output_name).clone_into(output);
+                    }
+                }
+            }
+        }
+        GraphProto {
+            node: self.nodes,
+            name: name.to_owned(),
+            initializer: self.initializers,
+            input: vec![input],
+            output: outputs.iter().map(|(_, output_name, dims)| value_info(output_name, dims)).collect(),
+            ..GraphProto::default()
+        }
+    }
+
     /// Renames the current value to `output` (the graph's output name).
     pub(crate) fn finish(
         mut self,

@@ -44,6 +44,8 @@ pub const INPUT_NAME: &str = "input";
 pub const OUTPUT_NAME: &str = "probabilities";
 /// Name of the graph output of a layer range exported alone.
 pub const FEATURES_NAME: &str = "features";
+/// Output of the extra head in a two-head export ([`export_two_head`]).
+pub const EXTRA_OUTPUT_NAME: &str = "extra_probabilities";
 /// Producer name written into every model.
 pub const PRODUCER_NAME: &str = "wattevo";
 
@@ -130,6 +132,42 @@ pub fn export_network(net: &TrainedNet, options: ExportOptions) -> Result<ModelP
     let input = value_info(INPUT_NAME, &batched(options.batch, spec.input.dims()));
     let graph = g.finish("wattevo_network", input, OUTPUT_NAME, &[options.batch, spec.num_classes]);
     let doc = format!("{} layers, {} classes, input {}", spec.layers.len(), spec.num_classes, spec.input);
+    Ok(model(graph, doc))
+}
+
+/// Exports a partitioned network with both heads, the shared layers computed once: the network
+/// the reference code measures for an unsuffixed `power` or `energy`. Outputs [`OUTPUT_NAME`]
+/// (main head) and [`EXTRA_OUTPUT_NAME`]; an unpartitioned network exports as
+/// [`export_network`]. A batch norm at the partition point is not folded forward (both
+/// branches read its output).
+pub fn export_two_head(net: &TrainedNet, options: ExportOptions) -> Result<ModelProto, ExportError> {
+    let (spec, weights) = (net.spec(), net.weights());
+    let (Some(k), Some(extra), Some(extra_weights)) = (spec.partition_point, &spec.extra_head, &weights.extra_head)
+    else {
+        return export_network(net, options);
+    };
+    if options.batch == 0 {
+        return Err(ExportError::ZeroBatch);
+    }
+    let mut g = GraphBuilder::new(INPUT_NAME);
+    let (shared, rest) = spec.layers.split_at(k + 1);
+    let mut low = lower_layers(&mut g, shared, &weights.layers[..=k], false);
+    let fork = g.current().to_owned();
+    let nonneg = low.nonneg();
+    if !rest.is_empty() {
+        low = lower_layers(&mut g, rest, &weights.layers[k + 1..], true);
+    }
+    emit::dense(&mut g, &mut low, spec.output.input, spec.num_classes, Activation::Softmax, &weights.output);
+    let main = g.current().to_owned();
+    g.branch_from(fork);
+    let mut branch = emit::Lowering::starting(nonneg);
+    emit::dense(&mut g, &mut branch, extra.input, spec.num_classes, Activation::Softmax, extra_weights);
+    let extra_value = g.current().to_owned();
+    let input = value_info(INPUT_NAME, &batched(options.batch, spec.input.dims()));
+    let dims = vec![options.batch, spec.num_classes];
+    let outputs = [(main, OUTPUT_NAME, dims.clone()), (extra_value, EXTRA_OUTPUT_NAME, dims)];
+    let graph = g.finish_outputs("wattevo_two_head", input, &outputs);
+    let doc = format!("{} layers, both heads (extra after layer {k}), input {}", spec.layers.len(), spec.input);
     Ok(model(graph, doc))
 }
 

@@ -66,6 +66,15 @@ impl TractRunner {
     /// Runs one batch (row-major values of the input shape) and returns the first output's
     /// values, row-major.
     pub fn run(&self, input: &[f32]) -> Result<Vec<f32>, RunError> {
+        let mut outputs = self.run_all(input)?;
+        if outputs.is_empty() {
+            return Err(RunError::Run("the model has no output".into()));
+        }
+        Ok(outputs.swap_remove(0))
+    }
+
+    /// Runs one batch and returns every output's values, in the graph's output order.
+    pub fn run_all(&self, input: &[f32]) -> Result<Vec<Vec<f32>>, RunError> {
         let want: usize = self.input_shape.iter().product();
         if input.len() != want {
             return Err(RunError::InputSize { got: input.len(), want, shape: self.input_shape.clone() });
@@ -73,9 +82,13 @@ impl TractRunner {
         let tensor: Tensor =
             Tensor::from_shape(&self.input_shape, input).map_err(|e| RunError::Run(format!("{e:#}")))?;
         let outputs = self.plan.run(tvec!(tensor.into_tensor().into())).map_err(|e| RunError::Run(format!("{e:#}")))?;
-        let first = outputs.first().ok_or_else(|| RunError::Run("the model has no output".into()))?;
-        let plain = first.try_as_plain_ram().map_err(|e| RunError::Run(format!("{e:#}")))?;
-        let view = plain.as_slice::<f32>().map_err(|e| RunError::Run(format!("{e:#}")))?;
-        Ok(view.to_vec())
+        outputs
+            .iter()
+            .map(|output| {
+                let plain = output.try_as_plain_ram().map_err(|e| RunError::Run(format!("{e:#}")))?;
+                let view = plain.as_slice::<f32>().map_err(|e| RunError::Run(format!("{e:#}")))?;
+                Ok(view.to_vec())
+            })
+            .collect()
     }
 }

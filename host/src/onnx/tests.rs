@@ -111,3 +111,45 @@ fn partitions_and_ranges_are_checked() {
     let err = TrainedNet::new(plain, wrong).expect_err("bad head");
     assert!(err.to_string().contains("output head"), "{err}");
 }
+
+#[test]
+fn a_two_head_export_computes_both_partitions_at_once() {
+    let relu = Activation::Relu;
+    let layers = [
+        conv(4, 3, Padding::Same, Activation::Linear),
+        LayerSpec::BatchNorm,
+        conv(4, 3, Padding::Valid, relu),
+        LayerSpec::Pool { kind: PoolKind::Max, kernel: 2, stride: 2, padding: Padding::Valid },
+    ];
+    // the partition point on the batch norm (which must not fold into only one branch), and
+    // on the last layer (the heads share everything)
+    for k in [1, 3] {
+        let seeded = TrainedNet::seeded(build(&layers, Some(k)), 7);
+        let mut weights = seeded.weights().clone();
+        if let LayerWeights::BatchNorm(bn) = &mut weights.layers[1] {
+            bn.gamma.iter_mut().enumerate().for_each(|(i, g)| *g = 0.5 + i as f32);
+            bn.beta.iter_mut().enumerate().for_each(|(i, b)| *b = 0.3 - 0.2 * i as f32);
+        }
+        let net = TrainedNet::new(seeded.spec().clone(), weights).expect("weights fit");
+        let options = ExportOptions { batch: 2 };
+        let both = export_two_head(&net, options).expect("export");
+        let graph = both.graph.as_ref().expect("graph");
+        let names: Vec<&str> = graph.output.iter().map(|o| o.name.as_str()).collect();
+        assert_eq!(names, [OUTPUT_NAME, EXTRA_OUTPUT_NAME]);
+        let input: Vec<f32> = (0..2 * 200).map(|i| ((i * 37) % 17) as f32 / 8.0 - 1.0).collect();
+        let outputs = TractRunner::from_bytes(&encode(&both)).expect("loads").run_all(&input).expect("runs");
+        for (which, got) in [(Partition::Full, &outputs[0]), (Partition::Early, &outputs[1])] {
+            let alone = export_network(&net.partition(which).expect("partition"), options).expect("export");
+            let want = TractRunner::from_bytes(&encode(&alone)).expect("loads").run(&input).expect("runs");
+            let error = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+            assert!(error < 1e-5, "k {k}, {which:?}: max error {error}");
+        }
+        // the shared layers are computed once
+        let convs = ops(&both).iter().filter(|op| *op == "Conv").count();
+        assert_eq!(convs, 2, "k {k}: {:?}", ops(&both));
+    }
+    // an unpartitioned network exports as itself
+    let single = TrainedNet::seeded(build(&layers, None), 7);
+    let exported = export_two_head(&single, ExportOptions::default()).expect("export");
+    assert_eq!(exported.graph.expect("graph").output.len(), 1);
+}

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use crate::board::{BoardError, BoardSession, ClientError, MeasureOverrides, OpenOptions};
 use crate::data::DataSplits;
 use crate::evolve::candidate::{EvalError, EvalRequest, Evaluation, Evaluator, ModuleCost};
-use crate::evolve::fitness::{FitnessFunction, Metrics};
+use crate::evolve::fitness::{FitnessFunction, Metrics, UnsuffixedMetrics};
 use crate::genome::SearchSpace;
 use crate::nn::train::TrainMethod;
 use wattevo_proto::{Measurement, WireError};
@@ -60,6 +60,8 @@ pub struct PipelineEvaluator<'a> {
     pub method: TrainMethod,
     /// At which batch size the board measures the partitions.
     pub measure_batch: MeasureBatch,
+    /// What unsuffixed board metrics mean (the two-head network is measured for `TwoHead`).
+    pub unsuffixed: UnsuffixedMetrics,
     /// Called with a short phase name while a candidate is evaluated (`training`, `measuring`).
     pub on_phase: Option<PhaseCallback<'a>>,
     /// How many candidates train at once, with how many threads each.
@@ -105,6 +107,7 @@ impl<'a> PipelineEvaluator<'a> {
             epoch_budget: None,
             method: TrainMethod::default(),
             measure_batch: MeasureBatch::default(),
+            unsuffixed: UnsuffixedMetrics::default(),
             schedule: Schedule::default(),
             wall: WallAccount::default(),
         };
@@ -192,6 +195,7 @@ impl<'a> PipelineEvaluator<'a> {
             epoch_budget: self.epoch_budget,
             method: self.method,
             measure_batch: self.measure_batch,
+            unsuffixed: self.unsuffixed,
         }
     }
 
@@ -233,6 +237,13 @@ impl<'a> PipelineEvaluator<'a> {
                 Err(reason) => return Ok(invalid(reason)),
             };
             insert_partition(&mut metrics, partition.partition.index(), *accuracy, &measured, partition.params);
+        }
+        if let Some(two_head) = &net.two_head {
+            let measured = match self.measure(&two_head.onnx, &two_head.arch_hash, &mut hits)? {
+                Ok(measured) => per_sample(measured, two_head.batch),
+                Err(reason) => return Ok(invalid(reason)),
+            };
+            insert_board_metrics(&mut metrics, None, &measured);
         }
         if net.partitions.len() == 1 {
             let copies: Vec<_> =
@@ -311,14 +322,23 @@ fn per_sample(mut m: Measurement, batch: usize) -> Measurement {
 }
 
 fn insert_partition(metrics: &mut Metrics, p: usize, accuracy: f64, m: &Measurement, params: usize) {
-    let mut put = |name: &str, value: f64| metrics.insert(format!("{name}_{p}"), value);
-    put("accuracy", accuracy);
+    metrics.insert(format!("accuracy_{p}"), accuracy);
+    metrics.insert(format!("params_{p}"), params as f64);
+    insert_board_metrics(metrics, Some(p), m);
+}
+
+/// The board's figures as `<name>_<p>`, or unsuffixed `<name>` without a partition (the
+/// two-head network).
+fn insert_board_metrics(metrics: &mut Metrics, partition: Option<usize>, m: &Measurement) {
+    let mut put = |name: &str, value: f64| {
+        let key = partition.map_or_else(|| name.to_owned(), |p| format!("{name}_{p}"));
+        metrics.insert(key, value);
+    };
     put("power", m.total_power_w.mean);
     put("dynamic_power", m.dynamic_power_w.mean);
     put("energy", m.energy_per_inference_j.mean);
     put("dynamic_energy", m.dynamic_energy_per_inference_j.mean);
     put("latency", m.latency_mean_us);
-    put("params", params as f64);
 }
 
 impl Evaluator for PipelineEvaluator<'_> {

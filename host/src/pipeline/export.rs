@@ -8,6 +8,7 @@ use crate::data::Dataset;
 use crate::netspec::{Partition, TrainedNet};
 use crate::onnx::{
     ExportError, ExportOptions, RunError, TractRunner, architecture_hash, encode, export_layer_range, export_network,
+    export_two_head,
 };
 
 /// One partition of a network, exported.
@@ -68,6 +69,20 @@ pub fn export_partitions_at(net: &TrainedNet, batch: usize) -> Result<Vec<Export
         });
     }
     Ok(out)
+}
+
+/// The two-head network of `net` (both heads, shared layers once) with a fixed batch of
+/// `batch`, labelled partition 0 (its main head).
+pub fn export_two_head_at(net: &TrainedNet, batch: usize) -> Result<ExportedPartition, PipelineError> {
+    let proto = export_two_head(net, ExportOptions { batch })
+        .map_err(|source| PipelineError::Export { partition: 0, source })?;
+    Ok(ExportedPartition {
+        partition: Partition::Full,
+        arch_hash: architecture_hash(&proto),
+        onnx: encode(&proto),
+        params: net.spec().params(),
+        batch,
+    })
 }
 
 impl ExportedPartition {

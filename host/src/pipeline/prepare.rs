@@ -16,8 +16,11 @@ use crate::netspec::{NetSpec, Shape, TrainedNet};
 use crate::nn::train::{StopReason, TrainMethod};
 
 use super::evaluator::weights_dir;
-use super::export::{ExportedModule, ExportedPartition, export_module, export_partitions, export_partitions_at};
+use super::export::{
+    ExportedModule, ExportedPartition, export_module, export_partitions, export_partitions_at, export_two_head_at,
+};
 use super::train::{Budget, TrainJob, reload_trained, train};
+use crate::evolve::fitness::UnsuffixedMetrics;
 
 /// At which batch size the board measures a candidate's partitions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -57,6 +60,8 @@ pub struct Preparer<'a> {
     pub method: TrainMethod,
     /// At which batch size the partitions are measured.
     pub measure_batch: MeasureBatch,
+    /// Whether the two-head network is exported for the unsuffixed metrics.
+    pub unsuffixed: UnsuffixedMetrics,
 }
 
 /// A trained, exported candidate waiting for the board.
@@ -97,6 +102,9 @@ pub struct PreparedNet {
     /// The partitions exported at the evolved batch size for the board, in the same order
     /// (`MeasureBatch::Evolved`); `None`: the board measures `partitions` themselves.
     pub measured_at_batch: Option<Vec<ExportedPartition>>,
+    /// The two-head network of a partitioned candidate, at the measurement batch size
+    /// ([`UnsuffixedMetrics::TwoHead`]).
+    pub two_head: Option<ExportedPartition>,
     /// The modules to measure alone: (module index, export).
     pub modules: Vec<(usize, ExportedModule)>,
     /// Epochs trained.
@@ -206,9 +214,18 @@ impl Preparer<'_> {
             let accuracy = partition.accuracy(&self.data.fitness).map_err(|e| e.to_string())?;
             partitions.push((partition, accuracy));
         }
-        let measured_at_batch = match self.measure_batch {
-            MeasureBatch::Evolved if learning.batch_size > 1 => {
-                Some(export_partitions_at(&trained.net, learning.batch_size).map_err(|e| e.to_string())?)
+        let measure_batch = match self.measure_batch {
+            MeasureBatch::Evolved => learning.batch_size.max(1),
+            MeasureBatch::One => 1,
+        };
+        let measured_at_batch = if measure_batch > 1 {
+            Some(export_partitions_at(&trained.net, measure_batch).map_err(|e| e.to_string())?)
+        } else {
+            None
+        };
+        let two_head = match self.unsuffixed {
+            UnsuffixedMetrics::TwoHead if trained.net.spec().partition_point.is_some() => {
+                Some(export_two_head_at(&trained.net, measure_batch).map_err(|e| e.to_string())?)
             }
             _ => None,
         };
@@ -223,6 +240,7 @@ impl Preparer<'_> {
         Ok(PreparedNet {
             partitions,
             measured_at_batch,
+            two_head,
             modules: exported_modules,
             epochs: outcome.epochs,
             train_s: outcome.wall_time_s,

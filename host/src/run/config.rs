@@ -11,7 +11,8 @@
 //!
 //! Where wattevo's method and the reference code's differ, the choice is a named key
 //! (`pool_padding`, `resize`, `loss`, `lars_schedule`, `train_longer_optimizer`, `shuffle`,
-//! `budget_check`, `measure_batch`, `retrain`, `archive`); `reference = true`
+//! `budget_check`, `measure_batch`, `retrain`, `archive`, `unsuffixed_metrics`);
+//! `reference = true`
 //! sets each to the reference's behaviour ([`super::method`]).
 
 use std::path::{Path, PathBuf};
@@ -22,7 +23,7 @@ use crate::board::MeasureOverrides;
 use crate::data::DatasetName;
 use crate::evolve::archive::ArchivePolicy;
 use crate::evolve::engine::{EngineConfig, RetrainRule};
-use crate::evolve::fitness::{FitnessFunction, Preset};
+use crate::evolve::fitness::{FitnessFunction, Preset, UnsuffixedMetrics};
 use crate::evolve::mutation::MutationRates;
 use crate::netspec::PoolPadding;
 use crate::nn::train::{BudgetCheck, LarsScheduleKind, LossKind, TrainLongerOptimizer, TrainMethod};
@@ -137,6 +138,8 @@ pub struct EvolveConfig {
     pub retrain: RetrainRule,
     /// Which modules enter the archive the reuse mutation draws from.
     pub archive: ArchivePolicy,
+    /// What an unsuffixed `power`, `energy` or `latency` in a fitness term means.
+    pub unsuffixed_metrics: UnsuffixedMetrics,
 }
 
 impl Default for EvolveConfig {
@@ -178,6 +181,7 @@ impl Default for EvolveConfig {
             measure_batch: MeasureBatch::default(),
             retrain: RetrainRule::default(),
             archive: ArchivePolicy::default(),
+            unsuffixed_metrics: UnsuffixedMetrics::default(),
         }
     }
 }

@@ -15,6 +15,7 @@
 //! | `measure_batch` | `one` sample per inference | `evolved` batch size (figures per sample) |
 //! | `retrain` | `scratch`: selection retrains from scratch | `reference`: top up from own weights |
 //! | `archive` | `final` modules, trained, on their real input | `reference`: every state, untrained |
+//! | `unsuffixed_metrics` | `partition_mean` | `two_head`: the two-head network, measured |
 //! | `inherit_weights` | on | off |
 //! | `race_margin`, `init_draws` | as set | off |
 //!
@@ -26,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use super::EvolveConfig;
 use crate::evolve::archive::ArchivePolicy;
 use crate::evolve::engine::RetrainRule;
+use crate::evolve::fitness::UnsuffixedMetrics;
 use crate::netspec::PoolPadding;
 use crate::nn::train::{BudgetCheck, LarsScheduleKind, LossKind, TrainLongerOptimizer};
 use crate::pipeline::MeasureBatch;
@@ -38,7 +40,6 @@ pub const NOT_REPRODUCED: &[&str] = &[
     "power is measured on a board (INA219 supply power) instead of NVML on a GPU",
     "power is measured on the board's own input, not over the images of the fitness split",
     "archive modules are measured by the board one 1×32×32 sample at a time, not in batches of 10^4 on a GPU",
-    "unsuffixed `power`/`energy` in a fitness term are the mean over the partitions; in the reference they are the two-head network",
 ];
 
 /// The method a run used, as recorded in its summary.
@@ -66,6 +67,8 @@ pub struct MethodRecord {
     pub retrain: RetrainRule,
     /// Which modules entered the archive.
     pub archive: ArchivePolicy,
+    /// What unsuffixed board metrics meant.
+    pub unsuffixed_metrics: UnsuffixedMetrics,
     /// Whether offspring inherited their parent's weights.
     pub inherit_weights: bool,
     /// The reference's behaviour a `--reference` run still does not reproduce.
@@ -87,6 +90,7 @@ impl MethodRecord {
             measure_batch: config.measure_batch,
             retrain: config.retrain,
             archive: config.archive,
+            unsuffixed_metrics: config.unsuffixed_metrics,
             inherit_weights: config.inherit_weights,
             not_reproduced: if config.reference {
                 NOT_REPRODUCED.iter().map(|s| (*s).to_owned()).collect()
@@ -120,6 +124,7 @@ pub fn apply_reference(config: &mut EvolveConfig) {
         measure_batch = MeasureBatch::Evolved,
         retrain = RetrainRule::Reference,
         archive = ArchivePolicy::Reference,
+        unsuffixed_metrics = UnsuffixedMetrics::TwoHead,
         inherit_weights = false,
         race_margin = None,
         init_draws = 0,
@@ -157,6 +162,10 @@ pub fn check_reference(config: &EvolveConfig) -> Result<(), String> {
     );
     want(config.retrain == RetrainRule::Reference, format!("retrain = {} (needs reference)", config.retrain));
     want(config.archive == ArchivePolicy::Reference, format!("archive = {} (needs reference)", config.archive));
+    want(
+        config.unsuffixed_metrics == UnsuffixedMetrics::TwoHead,
+        format!("unsuffixed_metrics = {} (needs two_head)", config.unsuffixed_metrics),
+    );
     want(!config.inherit_weights, "inherit_weights = true (needs false)".into());
     want(config.race_margin.is_none(), "race_margin is set (the reference does not race)".into());
     want(config.init_draws <= config.lambda, format!("init_draws = {} (the reference draws λ)", config.init_draws));
@@ -183,6 +192,7 @@ mod tests {
         assert_eq!(config.measure_batch, MeasureBatch::Evolved);
         assert_eq!(config.retrain, RetrainRule::Reference);
         assert_eq!(config.archive, ArchivePolicy::Reference);
+        assert_eq!(config.unsuffixed_metrics, UnsuffixedMetrics::TwoHead);
         assert!(!config.inherit_weights);
         assert_eq!((config.race_margin, config.init_draws, config.resize), (Some(0.05), 8, Some(32)));
         let err = check_reference(&config).expect_err("racing and screening are not the reference's");

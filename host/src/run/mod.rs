@@ -305,6 +305,7 @@ pub fn run(
     evaluator.epoch_budget = (config.train_epochs > 0).then_some((config.train_epochs, config.train_seconds));
     evaluator.method = config.train_method();
     evaluator.measure_batch = config.measure_batch;
+    evaluator.unsuffixed = config.unsuffixed_metrics;
     evaluator.on_phase = Some(Box::new(|phase| observer.phase(phase)));
     evaluator.schedule = Schedule::resolve(config.jobs, config.threads_per_job);
     tracing::info!(
