@@ -1,10 +1,11 @@
-//! The (1+λ) evolution strategy of Fast-DENSER, as the reference code runs it.
+//! The (1+λ) evolution strategy of Fast-DENSER, as the reference code runs it, with the choices
+//! where wattevo differs named in [`EngineConfig`] ([`RetrainRule`], [`ArchivePolicy`]).
 //!
 //! Generation 0: λ random individuals. Generation g > 0: the parent is re-evaluated (retrained
 //! from scratch with its budget) and λ offspring are mutated copies of it; `train_longer`
 //! offspring continue from the parent's weights with one more default budget. Selection takes
 //! the fittest, with Fast-DENSER's rules for parents that were given a longer budget
-//! ([`Engine::select`]). Every evaluation is appended to `log.jsonl`; the state is checkpointed
+//! ([`Engine::select`], as [`RetrainRule`] says). Every evaluation is appended to `log.jsonl`; the state is checkpointed
 //! after every generation ([`crate::evolve::checkpoint`]).
 //!
 //! With [`EngineConfig::inherit_weights`], other offspring start from the parent's trained

@@ -1,5 +1,7 @@
-//! LARS (layer-wise adaptive rate scaling) as a burn [`Optimizer`], and its learning-rate
-//! schedule, as the reference code uses them (the Barlow Twins formulation).
+//! LARS (layer-wise adaptive rate scaling) as a burn [`Optimizer`], as the reference code uses
+//! it (the Barlow Twins formulation), and its learning-rate schedule, counted either over the
+//! whole training (wattevo's default) or as the reference's trainer counts it
+//! ([`LarsScheduleKind`]).
 //!
 //! Per parameter tensor `w` with gradient `g`, scheduled rate `lr` and momentum buffer `μ`:
 //! - weights (rank ≥ 2): `d = g + wd·w`, then `d ← d · η‖w‖/‖d‖` (trust ratio; 1 when either
