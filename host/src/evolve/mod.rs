@@ -7,6 +7,8 @@
 //! - [`engine`]: generations, selection, checkpoints; [`candidate`]: the [`candidate::Evaluator`]
 //!   interface between the search and the physical pipeline;
 //! - [`mutation`], [`archive`], [`fitness`]: the operators;
+//! - [`pareto`]: constraint domination, non-dominated sorting, crowding distance and
+//!   hypervolume, for multi-objective selection and for reporting fronts;
 //! - [`checkpoint`], [`runlog`]: the checkpoint and log files of a run directory.
 
 pub mod archive;
@@ -15,4 +17,5 @@ pub mod checkpoint;
 pub mod engine;
 pub mod fitness;
 pub mod mutation;
+pub mod pareto;
 pub mod runlog;
