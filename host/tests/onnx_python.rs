@@ -1,7 +1,7 @@
 //! The exported models pass the ONNX reference checker and give tract's outputs in onnxruntime.
 //!
 //! Writes ~20 models (partitions 0 and 1 of seeded random genomes of the bundled small grammar,
-//! plus a module exported alone) with random weights into a temporary directory, each with a
+//! some two-head networks, plus a module exported alone) with random weights into a temporary directory, each with a
 //! `.json` holding a random input and tract's output, then runs `scripts/check_onnx.py` on it.
 //!
 //! Needs a Python with onnx, onnxruntime and numpy: `$WATTEVO_PYTHON`, else the project's
@@ -48,6 +48,13 @@ fn export_all(spec: &NetSpec, seed: u64, dir: &Path, written: &mut usize) {
             write_case(dir, &format!("genome{seed}_p{}", which.index()), &model, &mut rng);
             *written += 1;
         }
+    }
+    if spec.partition_point.is_some() && seed.is_multiple_of(3) {
+        // both heads in one graph (the reference's two-head network); the file checks the main
+        // head's output
+        let both = onnx::export_two_head(&net, options).expect("two-head export");
+        write_case(dir, &format!("genome{seed}_two_head"), &both, &mut rng);
+        *written += 1;
     }
     if spec.layers.len() >= 2 && seed.is_multiple_of(4) {
         let module = onnx::export_layer_range(&net, 1..spec.layers.len(), options).expect("module");

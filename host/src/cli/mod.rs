@@ -21,6 +21,7 @@ pub mod boards;
 mod calibrate;
 pub mod data;
 pub mod evolve;
+pub mod front;
 pub mod grammar;
 pub mod measure_flags;
 pub mod method_flags;
@@ -79,6 +80,10 @@ pub enum Command {
     Evolve(evolve::EvolveArgs),
     /// Continue an evolution run from its last checkpoint.
     Resume(evolve::ResumeArgs),
+    /// Print a run's Pareto front (accuracy against energy per inference).
+    Front(front::FrontArgs),
+    /// Choose a model of a run's front under bounds and copy its ONNX out.
+    Pick(front::PickArgs),
 }
 
 /// Parses the arguments, sets up logging, runs the command and maps errors to exit codes.
@@ -110,6 +115,8 @@ fn run(command: Command, quiet: bool) -> anyhow::Result<ExitCode> {
         Command::Boards(args) => args.exec(),
         Command::Sample(args) => args.exec(),
         Command::Grammar(args) => args.exec(),
+        Command::Front(args) => args.exec(),
+        Command::Pick(args) => args.exec(),
         Command::Train(args) => args.exec(),
     }
 }

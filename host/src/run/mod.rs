@@ -6,6 +6,8 @@
 //! - [`method`]: where wattevo's method and the reference code's differ, and `--reference`;
 //! - [`summary`]: [`RunSummary`] and the final export of the best candidate;
 //! - [`plot`]: the accuracy/energy scatter with its Pareto front (`pareto.svg`);
+//! - [`front`]: the Pareto front as the run's product (`front.json`, `front.csv`, `front/`),
+//!   `wattevo front` and `wattevo pick`;
 //! - [`lock`]: one run at a time per directory (`run.lock`);
 //! - [`guard`]: a new run never writes over another program's files, a resumed run keeps its
 //!   settings;
@@ -15,6 +17,7 @@
 //! [`RunObserver`].
 
 pub mod config;
+pub mod front;
 pub mod guard;
 pub mod lock;
 pub mod method;
@@ -333,6 +336,10 @@ pub fn run(
         return Err(RunError::NothingValid { evaluations: state.stats.evaluations });
     }
     let best_models = summary::export_best(&space, &data, best, run_dir)?;
+    let log_path = run_dir.join("log.jsonl");
+    let lines = crate::evolve::runlog::read_log(&log_path).map_err(RunError::io("reading", &log_path))?;
+    let mut pareto = front::Front::of_log(&lines, None);
+    front::write_front(&mut pareto, &lines, &space, run_dir)?;
     let summary = RunSummary {
         run_dir: run_dir.to_path_buf(),
         source,
@@ -348,6 +355,8 @@ pub fn run(
         schedule,
         wall,
         method: method::MethodRecord::of(config),
+        front_size: pareto.members.len(),
+        front_hypervolume: pareto.hypervolume(),
     };
     summary::write_reports(&summary, run_dir)?;
     Ok(summary)

@@ -1,10 +1,10 @@
-//! `pareto.svg`: accuracy against energy per inference of every valid candidate of a run, for
-//! both partitions, with the Pareto front (more accurate and cheaper) joined by a line. Written
-//! by hand as SVG so that it needs no plotting dependency and opens in any browser.
+//! `pareto.svg`: accuracy against energy per inference of every model of a run (both
+//! partitions), with the Pareto front ([`super::front`]) joined by a line. Written by hand as SVG
+//! so that it needs no plotting dependency and opens in any browser.
 
 use std::fmt::Write;
 
-use crate::evolve::runlog::LogLine;
+use super::front::{Front, Model};
 
 /// One plotted model: partition, energy per inference (mJ), accuracy on the fitness split.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -17,41 +17,20 @@ pub struct Point {
     pub accuracy: f64,
 }
 
-/// The points of every valid logged evaluation.
-pub fn points(lines: &[LogLine]) -> Vec<Point> {
-    let mut out = Vec::new();
-    for line in lines {
-        let Some(evaluation) = line.candidate.evaluation.as_ref().filter(|e| e.invalid.is_none()) else { continue };
-        for partition in 0..2 {
-            let get = |name: &str| evaluation.metrics.get(&format!("{name}_{partition}")).copied();
-            if let (Some(energy_j), Some(accuracy)) = (get("energy"), get("accuracy")) {
-                out.push(Point { partition, energy_mj: energy_j * 1e3, accuracy });
-            }
-        }
+impl From<&Model> for Point {
+    fn from(m: &Model) -> Self {
+        Point { partition: m.partition, energy_mj: m.energy_j * 1e3, accuracy: m.accuracy }
     }
-    out
-}
-
-/// The non-dominated points (no other point is at least as accurate and at least as cheap, and
-/// better in one), cheapest first.
-pub fn pareto_front(points: &[Point]) -> Vec<Point> {
-    let mut sorted: Vec<Point> = points.to_vec();
-    sorted.sort_by(|a, b| a.energy_mj.total_cmp(&b.energy_mj).then(b.accuracy.total_cmp(&a.accuracy)));
-    let mut front: Vec<Point> = Vec::new();
-    for p in sorted {
-        if front.last().is_none_or(|last| p.accuracy > last.accuracy) {
-            front.push(p);
-        }
-    }
-    front
 }
 
 const W: f64 = 640.0;
 const H: f64 = 420.0;
 const MARGIN: f64 = 60.0;
 
-/// The SVG text of the plot; `source` labels where the power figures come from.
-pub fn svg(points: &[Point], source: &str) -> String {
+/// The SVG text of the plot of a run's models and front; `source` labels where the power
+/// figures come from.
+pub fn svg(models: &[Model], front: &Front, source: &str) -> String {
+    let points: Vec<Point> = models.iter().map(Point::from).collect();
     let max_e = points.iter().map(|p| p.energy_mj).fold(0.0, f64::max).max(1e-9) * 1.05;
     let x = |e: f64| MARGIN + e / max_e * (W - 2.0 * MARGIN);
     let y = |a: f64| H - MARGIN - a * (H - 2.0 * MARGIN);
@@ -82,7 +61,7 @@ pub fn svg(points: &[Point], source: &str) -> String {
         H / 2.0,
         H / 2.0
     );
-    for p in points {
+    for p in &points {
         let colour = if p.partition == 0 { "#1f77b4" } else { "#ff7f0e" };
         let _ = writeln!(
             s,
@@ -93,7 +72,7 @@ pub fn svg(points: &[Point], source: &str) -> String {
         );
     }
     let front: Vec<String> =
-        pareto_front(points).iter().map(|p| format!("{:.1},{:.1}", x(p.energy_mj), y(p.accuracy))).collect();
+        front.members.iter().map(Point::from).map(|p| format!("{:.1},{:.1}", x(p.energy_mj), y(p.accuracy))).collect();
     if !front.is_empty() {
         let _ = writeln!(
             s,
@@ -128,21 +107,31 @@ fn escape(text: &str) -> String {
 mod tests {
     use super::*;
 
-    fn p(partition: usize, energy_mj: f64, accuracy: f64) -> Point {
-        Point { partition, energy_mj, accuracy }
-    }
-
-    #[test]
-    fn front_keeps_only_non_dominated_models() {
-        let points = [p(0, 0.3, 0.9), p(1, 0.1, 0.7), p(0, 0.2, 0.6), p(1, 0.2, 0.85), p(0, 0.4, 0.88)];
-        let front = pareto_front(&points);
-        assert_eq!(front, vec![p(1, 0.1, 0.7), p(1, 0.2, 0.85), p(0, 0.3, 0.9)]);
+    fn model(id: u64, partition: usize, energy_mj: f64, accuracy: f64) -> Model {
+        Model {
+            id,
+            generation: 0,
+            partition,
+            accuracy,
+            energy_j: energy_mj * 1e-3,
+            power_w: 3.0,
+            latency_us: 1.0,
+            params: 1.0,
+            onnx: None,
+        }
     }
 
     #[test]
     fn svg_has_every_point_the_front_and_the_source() {
-        let points = [p(0, 0.3, 0.9), p(1, 0.1, 0.7), p(0, 0.2, 0.6)];
-        let text = svg(&points, "SIMULATED (emulated INA219, sim power model)");
+        let models = [model(0, 0, 0.3, 0.9), model(0, 1, 0.1, 0.7), model(1, 0, 0.2, 0.6)];
+        let front = Front {
+            objectives: Vec::new(),
+            reference_energy_j: 1e-3,
+            members: vec![models[1].clone(), models[0].clone()],
+            hypervolume_by_generation: Vec::new(),
+            models_evaluated: 3,
+        };
+        let text = svg(&models, &front, "SIMULATED (emulated INA219, sim power model)");
         assert_eq!(text.matches(r#"class="p0""#).count(), 2);
         assert_eq!(text.matches(r#"class="p1""#).count(), 1);
         assert!(text.contains(r#"class="front""#));

@@ -50,6 +50,10 @@ pub struct RunSummary {
     /// The method choices of the run (and, under `--reference`, what it still does not
     /// reproduce).
     pub method: super::method::MethodRecord,
+    /// Models on the run's Pareto front (accuracy against energy; `front.json`).
+    pub front_size: usize,
+    /// Its hypervolume (accuracy × mJ up to accuracy 0 and `front.json`'s reference energy).
+    pub front_hypervolume: f64,
 }
 
 /// One exported partition of the best candidate.
@@ -93,7 +97,8 @@ pub fn export_best(
 pub fn write_reports(summary: &RunSummary, run_dir: &Path) -> Result<(), RunError> {
     let log = run_dir.join("log.jsonl");
     let lines = read_log(&log).map_err(RunError::io("reading", &log))?;
-    let svg = plot::svg(&plot::points(&lines), &summary.source);
+    let front = super::front::Front::of_log(&lines, None);
+    let svg = plot::svg(&super::front::models(&lines), &front, &summary.source);
     let pareto = run_dir.join("pareto.svg");
     write_atomic(&pareto, svg.as_bytes()).map_err(RunError::io("writing", &pareto))?;
     let json = serde_json::to_vec_pretty(summary).map_err(|e| RunError::io("encoding", run_dir)(e.into()))?;

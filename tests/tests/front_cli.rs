@@ -1,0 +1,75 @@
+//! The Pareto front as a run's product: a finished run writes `front.json`, `front.csv` and each
+//! member's ONNX; `wattevo front` prints the front; `wattevo pick` copies out the model the bounds
+//! choose, and that file scores on the fitness split what the front says.
+
+mod common;
+
+use common::{run, wattevo};
+use wattevo::data::{DatasetName, LoadOptions, SplitConfig, load_splits};
+use wattevo::pipeline::onnx_accuracy;
+
+#[test]
+fn a_run_writes_its_front_and_pick_copies_out_a_member() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("run");
+    let flags = ["evolve", "--generations", "3", "--lambda", "2", "--train-seconds", "1", "--seed", "4", "--json"];
+    let (output, stdout, stderr) = run(wattevo().args(flags).arg("--out").arg(&out));
+    assert!(output.status.success(), "evolve failed: {stderr}");
+    let summary: serde_json::Value = serde_json::from_str(&stdout).expect("summary");
+    let front: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("front.json")).expect("front.json")).expect("json");
+    let members = front["members"].as_array().expect("members");
+    assert!(!members.is_empty());
+    assert_eq!(summary["front_size"].as_u64(), Some(members.len() as u64));
+    for member in members {
+        let onnx = member["onnx"].as_str().expect("every member has its ONNX");
+        assert!(out.join(onnx).is_file(), "{onnx}");
+    }
+    // cheapest first, each more accurate than the one before: nothing on it is dominated
+    for pair in members.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        assert!(a["energy_j"].as_f64() <= b["energy_j"].as_f64(), "{a} {b}");
+        assert!(a["accuracy"].as_f64() < b["accuracy"].as_f64(), "{a} {b}");
+    }
+    let csv = std::fs::read_to_string(out.join("front.csv")).expect("front.csv");
+    assert_eq!(csv.lines().count(), members.len() + 1, "{csv}");
+
+    let (output, stdout, stderr) = run(wattevo().arg("front").arg(&out));
+    assert!(output.status.success(), "{stderr}");
+    assert!(stdout.contains("models on the front") && stdout.contains("hypervolume"), "{stdout}");
+
+    // the most accurate member within the median member's energy
+    let mut energies: Vec<f64> = members.iter().filter_map(|m| m["energy_j"].as_f64()).collect();
+    energies.sort_by(f64::total_cmp);
+    let bound = energies[energies.len() / 2];
+    let picked_file = dir.path().join("picked.onnx");
+    let (output, stdout, stderr) = run(wattevo()
+        .arg("pick")
+        .arg(&out)
+        .args(["--max", &format!("energy={bound:e}"), "--json", "--out"])
+        .arg(&picked_file));
+    assert!(output.status.success(), "{stderr}");
+    let picked: serde_json::Value = serde_json::from_str(&stdout).expect("pick --json");
+    let model = &picked["model"];
+    let best_within = members
+        .iter()
+        .filter(|m| m["energy_j"].as_f64().is_some_and(|e| e <= bound))
+        .filter_map(|m| m["accuracy"].as_f64())
+        .fold(f64::NEG_INFINITY, f64::max);
+    assert_eq!(model["accuracy"].as_f64(), Some(best_within), "{picked}");
+    // the copied file is the model the front describes: its accuracy on the run's fitness split
+    let options = LoadOptions {
+        resize_to: Some((16, 16)),
+        split: SplitConfig { seed: 4, ..SplitConfig::default() },
+        ..LoadOptions::default()
+    };
+    let data = load_splits(DatasetName::Digits, &options).expect("digits");
+    let bytes = std::fs::read(&picked_file).expect("picked file");
+    let accuracy = onnx_accuracy(&bytes, &data.fitness).expect("tract runs it");
+    assert_eq!(Some(accuracy), model["accuracy"].as_f64());
+
+    let (output, _, stderr) = run(wattevo().arg("pick").arg(&out).args(["--min", "accuracy=1.5"]));
+    assert!(!output.status.success() && stderr.contains("no model of the front"), "{stderr}");
+    let (output, _, stderr) = run(wattevo().arg("pick").arg(&out).args(["--max", "watts=3"]));
+    assert!(!output.status.success() && stderr.contains("unknown metric"), "{stderr}");
+}
