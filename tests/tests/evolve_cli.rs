@@ -164,6 +164,45 @@ fn a_killed_and_resumed_run_ends_with_the_same_genomes_given_the_same_measuremen
 }
 
 #[test]
+fn an_nsga2_run_killed_and_resumed_ends_as_an_uninterrupted_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (whole, cut) = (dir.path().join("whole"), dir.path().join("cut"));
+    let flags = ["evolve", "--strategy", "nsga2", "--mu", "4", "--lambda", "2", "--generations", "4"];
+    let same = ["--train-epochs", "2", "--seed", "13"];
+    let (output, _, stderr) = run(wattevo().args(flags).args(same).arg("--out").arg(&whole));
+    assert!(output.status.success(), "uninterrupted run: {stderr}");
+    let population = |dir: &Path| latest(dir)["population"].as_array().expect("population").len();
+    assert_eq!(population(&whole), 4, "μ survivors in the checkpoint");
+    assert_eq!(log_lines(&whole).len(), 4 + 3 * 2, "μ, then λ a generation");
+    assert!(whole.join("front.json").is_file());
+
+    std::fs::create_dir_all(&cut).expect("mkdir");
+    std::fs::copy(whole.join("measurements.json"), cut.join("measurements.json")).expect("copy cache");
+    let mut child = wattevo()
+        .args(flags)
+        .args(same)
+        .arg("--out")
+        .arg(&cut)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    wait_until(&mut child, Duration::from_secs(240), || {
+        cut.join("checkpoints/gen-0001.json").exists() && log_lines(&cut).len() > 6
+    });
+    kill_run(&mut child);
+    let (output, _, stderr) = run(wattevo().arg("resume").arg(&cut));
+    assert!(output.status.success(), "resume: {stderr}");
+    assert_eq!(decisions(&cut), decisions(&whole), "same candidates, genomes and fitness in the same order");
+    let survivors = |dir: &Path| -> Vec<(serde_json::Value, serde_json::Value)> {
+        let checkpoint = latest(dir);
+        let members = checkpoint["population"].as_array().cloned().unwrap_or_default();
+        members.iter().map(|c| (c["id"].clone(), c["evaluation"]["fitness"].clone())).collect()
+    };
+    assert_eq!(survivors(&whole), survivors(&cut), "the same survivors");
+}
+
+#[test]
 fn parallel_and_sequential_evaluation_give_the_same_run() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (sequential, parallel) = (dir.path().join("sequential"), dir.path().join("parallel"));

@@ -15,6 +15,7 @@ use super::named::named;
 use super::progress;
 use crate::data::DatasetName;
 use crate::evolve::engine::Progress;
+use crate::evolve::engine::Strategy;
 use crate::evolve::fitness::Preset;
 use crate::run::{EvolveConfig, RunMode, RunObserver, RunSummary, SpacePreset, run, signals};
 
@@ -53,6 +54,13 @@ pub struct EvolveArgs {
     /// Offspring per generation (λ).
     #[arg(long)]
     pub lambda: Option<usize>,
+    /// Search strategy: the paper's (1+λ) on the fitness preset, or NSGA-II on the config's
+    /// [[objective]] list (default: accuracy_1 maximised, energy_1 minimised).
+    #[arg(long, value_parser = named::<Strategy>())]
+    pub strategy: Option<Strategy>,
+    /// NSGA-II's population size μ [default: 4].
+    #[arg(long)]
+    pub mu: Option<usize>,
     /// Training budget per candidate, seconds.
     #[arg(long)]
     pub train_seconds: Option<f64>,
@@ -112,7 +120,7 @@ impl EvolveArgs {
         macro_rules! take {
             ($($field:ident),*) => { $( if let Some(v) = self.$field.clone() { c.$field = v; } )* };
         }
-        take!(dataset, board, preset, space, generations, lambda, train_seconds, train_epochs, seed);
+        take!(dataset, board, preset, space, generations, lambda, strategy, mu, train_seconds, train_epochs, seed);
         if self.data_dir.is_some() {
             c.data_dir = self.data_dir.clone();
         }
@@ -161,7 +169,7 @@ impl ResumeArgs {
 /// SIGINT, SIGTERM and SIGHUP stop the run between evaluations ([`crate::run::signals`]).
 fn run_with_display(config: &EvolveConfig, run_dir: &Path, mode: RunMode, quiet: bool) -> anyhow::Result<RunSummary> {
     signals::install().context("watching for stop signals")?;
-    let total = config.generations as u64 * (config.lambda as u64 + 1);
+    let total = config.evaluations() as u64;
     let template = "{spinner} [{elapsed_precise}] {bar:25} {pos}/{len} {prefix:>9} {msg} (eta {eta})";
     let bar = progress::bar(total, template, quiet);
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
@@ -188,8 +196,8 @@ impl RunObserver for RunDisplay {
         tracing::info!("power figures: {label}");
     }
 
-    fn started(&self, generation: usize, evaluations_per_generation: usize) {
-        self.bar.set_position((generation * evaluations_per_generation) as u64);
+    fn started(&self, _generation: usize, evaluations_done: usize) {
+        self.bar.set_position(evaluations_done as u64);
     }
 
     fn phase(&self, phase: &str) {

@@ -50,6 +50,9 @@ pub struct EvolutionState {
     pub parent: Option<Candidate>,
     /// The fittest candidate seen so far.
     pub best: Option<Candidate>,
+    /// NSGA-II's population after the last completed generation (empty for the (1+λ) strategy).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub population: Vec<Candidate>,
     /// Every module seen, with its measured power.
     pub archive: ModuleArchive<Module>,
     /// The search's RNG (mutation and initialisation draws only).
@@ -69,6 +72,7 @@ impl EvolutionState {
             generation: 0,
             parent: None,
             best: None,
+            population: Vec::new(),
             archive: ModuleArchive::new(),
             rng: ChaCha8Rng::seed_from_u64(seed),
             next_id: 0,

@@ -67,7 +67,50 @@ pub struct EngineConfig {
     /// Which modules enter the archive.
     #[serde(default)]
     pub archive: ArchivePolicy,
+    /// The search strategy.
+    #[serde(default)]
+    pub strategy: Strategy,
+    /// NSGA-II's population size μ (λ offspring are bred per generation).
+    #[serde(default = "four")]
+    pub mu: usize,
+    /// NSGA-II's objectives and constraints.
+    #[serde(default)]
+    pub objectives: Objectives,
 }
+
+fn four() -> usize {
+    4
+}
+
+impl EngineConfig {
+    /// Size of generation 0: λ for the (1+λ) strategy, μ for NSGA-II.
+    pub fn first_population(&self) -> usize {
+        match self.strategy {
+            Strategy::OnePlusLambda => self.lambda,
+            Strategy::Nsga2 => self.mu,
+        }
+    }
+}
+
+/// How the next generation is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strategy {
+    /// Fast-DENSER's (1+λ) evolution strategy on the scalar fitness (the paper's).
+    #[default]
+    OnePlusLambda,
+    /// NSGA-II on the objectives, with constraint domination ([`super::nsga2`]).
+    Nsga2,
+}
+
+impl crate::named::Named for Strategy {
+    const KIND: &'static str = "strategy";
+    const VALUES: &'static [(Self, &'static str, &'static str)] = &[
+        (Self::OnePlusLambda, "one-plus-lambda", "the paper's (1+λ) strategy on the scalar fitness"),
+        (Self::Nsga2, "nsga2", "NSGA-II on the objectives (a Pareto front of accuracy against energy)"),
+    ];
+}
+crate::named::named_enum_text!(Strategy);
 
 /// How [`Engine::select`] retrains the elite and the best shortest-trained candidate when the
 /// fittest candidate was given more than the default budget (Fast-DENSER's rules).
@@ -310,10 +353,18 @@ impl<'s, E: Evaluator> Engine<'s, E> {
     fn run_generation(&mut self, progress: &mut dyn FnMut(Progress<'_>)) -> Result<(), EngineError> {
         let generation = self.state.generation;
         self.check_interrupt(generation)?;
-        let mut population =
-            if self.state.parent.is_some() { self.breed(generation)? } else { self.first_generation(progress)? };
-        self.evaluate_all(&mut population, generation, progress)?;
-        let parent = self.select(population, progress)?;
+        let parent = match self.config.strategy {
+            Strategy::OnePlusLambda => {
+                let mut population = if self.state.parent.is_some() {
+                    self.breed(generation)?
+                } else {
+                    self.first_generation(progress)?
+                };
+                self.evaluate_all(&mut population, generation, progress)?;
+                self.select(population, progress)?
+            }
+            Strategy::Nsga2 => self.nsga2_generation(generation, progress)?,
+        };
         let improves = self.state.best.as_ref().is_none_or(|best| parent.fitness() > best.fitness());
         if improves {
             self.state.best = Some(parent.clone());
@@ -457,11 +508,17 @@ impl<'s, E: Evaluator> Engine<'s, E> {
         Ok(candidate)
     }
 
-    /// The race offspring run against: the parent's learning curve and the margin.
-    fn race(&self) -> Option<Race> {
+    /// The race an offspring of `parent` runs against: its parent's learning curve and the
+    /// margin.
+    fn race(&self, parent: Option<u64>) -> Option<Race> {
         let margin = self.config.race_margin?;
-        let curve = self.state.parent.as_ref()?.evaluation.as_ref()?.curve.clone();
+        let curve = self.known(parent?)?.evaluation.as_ref()?.curve.clone();
         (!curve.is_empty()).then_some(Race { curve, margin })
+    }
+
+    /// A candidate of the current parent or population, by id.
+    fn known(&self, id: u64) -> Option<&Candidate> {
+        self.state.parent.iter().chain(&self.state.population).find(|c| c.id == id)
     }
 
     fn eval_error(&self, generation: usize, id: u64, source: EvalError) -> EngineError {
@@ -501,8 +558,12 @@ fn argmax(candidates: &[Candidate], keep: impl Fn((usize, &Candidate)) -> bool) 
 
 #[path = "engine_eval.rs"]
 mod eval;
+#[path = "nsga2.rs"]
+pub mod nsga2;
 #[path = "engine_start.rs"]
 mod start;
+
+pub use nsga2::{ObjectiveTerm, Objectives};
 #[cfg(test)]
 #[path = "engine_tests.rs"]
 mod tests;

@@ -57,7 +57,7 @@ impl<E: Evaluator> Engine<'_, E> {
             };
             let offspring = warm_start.is_none() && candidate.origin == Origin::Offspring;
             let inherit = (self.config.inherit_weights && offspring).then_some(candidate.parent_id).flatten();
-            let race = if offspring { self.race() } else { None };
+            let race = if offspring { self.race(candidate.parent_id) } else { None };
             let reference_archive = self.config.archive == ArchivePolicy::Reference;
             let measure_states = if reference_archive { module_states(candidate) } else { Vec::new() };
             let mut measure_modules = Vec::new();
@@ -82,7 +82,8 @@ impl<E: Evaluator> Engine<'_, E> {
         progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<(), EngineError> {
         let plans = self.plans(population);
-        let parent = self.state.parent.clone();
+        let parents: Vec<Candidate> =
+            plans.iter().filter_map(|plan| plan.inherit.and_then(|id| self.known(id)).cloned()).collect();
         let snapshot = population.to_vec();
         let requests = snapshot
             .iter()
@@ -91,7 +92,7 @@ impl<E: Evaluator> Engine<'_, E> {
                 candidate,
                 train_s: plan.train_s,
                 warm_start: plan.warm_start,
-                inherit_from: parent.as_ref().filter(|p| Some(p.id) == plan.inherit).map(|p| (p.id, &p.individual)),
+                inherit_from: parents.iter().find(|p| Some(p.id) == plan.inherit).map(|p| (p.id, &p.individual)),
                 race: plan.race,
                 seed: plan.seed,
                 measure_modules: plan.measure_modules,

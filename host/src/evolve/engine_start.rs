@@ -1,7 +1,8 @@
 //! Generation 0: the `--init` seeds, random individuals, and an optional screening round.
 //!
 //! Without screening (`init_draws ≤ λ`), generation 0 is the seeds (at most λ) topped up with
-//! random individuals to λ, as the reference code (which has no seeds). With screening, the
+//! random individuals to λ, as the reference code (which has no seeds). (NSGA-II starts from μ
+//! instead of λ: [`super::EngineConfig::first_population`].) With screening, the
 //! seeds and random individuals make `init_draws` candidates, each trained for
 //! `init_screen_fraction` of the default budget (origin `screen`); the fittest λ (ties to the
 //! earliest) then continue training from their screening weights for a default budget and are
@@ -19,7 +20,7 @@ impl<E: Evaluator> Engine<'_, E> {
         &mut self,
         progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<Vec<Candidate>, EngineError> {
-        let (lambda, default) = (self.config.lambda, self.config.train_seconds);
+        let (lambda, default) = (self.config.first_population(), self.config.train_seconds);
         let draws = lambda.max(self.config.init_draws);
         let mut pool = Vec::with_capacity(draws);
         for individual in self.config.seeds.iter().take(draws).cloned().collect::<Vec<_>>() {

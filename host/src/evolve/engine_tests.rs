@@ -40,6 +40,8 @@ impl Evaluator for Scripted {
         evaluation.invalid = None;
         evaluation.fitness = hash01(&phenotype) + request.candidate.budget_s / 100.0;
         evaluation.metrics.insert("accuracy_0".into(), evaluation.fitness);
+        evaluation.metrics.insert("accuracy_1".into(), evaluation.fitness);
+        evaluation.metrics.insert("energy_1".into(), 1e-3 * (1.0 + hash01(&format!("{phenotype} energy"))));
         evaluation.modules = request
             .measure_modules
             .iter()
@@ -76,6 +78,9 @@ fn config() -> EngineConfig {
         seeds: Vec::new(),
         retrain: RetrainRule::Scratch,
         archive: ArchivePolicy::Final,
+        strategy: Strategy::OnePlusLambda,
+        mu: 4,
+        objectives: Objectives::default(),
     }
 }
 
@@ -288,4 +293,45 @@ fn the_reference_archive_keeps_every_module_state_with_duplicates() {
     let distinct = archived.iter().enumerate().filter(|(i, m)| !archived[..*i].contains(m)).count();
     assert!(distinct < archived.len(), "duplicates are kept ({distinct} distinct of {})", archived.len());
     assert!(archived.len() > log.len(), "more states than candidates: {} for {}", archived.len(), log.len());
+}
+
+fn nsga2_config() -> EngineConfig {
+    EngineConfig { strategy: Strategy::Nsga2, mu: 5, lambda: 4, generations: 6, ..config() }
+}
+
+#[test]
+fn nsga2_keeps_mu_survivors_and_resumes_to_the_same_population() {
+    let space = space();
+    let whole = tempfile::tempdir().expect("tempdir");
+    let mut engine = Engine::new(&space, nsga2_config(), scripted(None), whole.path()).expect("engine");
+    engine.run(&mut |_| {}).expect("run");
+    let expected = engine.state().clone();
+    assert_eq!(expected.population.len(), 5, "μ survivors");
+    let log = read_log(&whole.path().join("log.jsonl")).expect("log");
+    assert_eq!(log.len(), 5 + 5 * 4, "μ in generation 0, then λ a generation, no re-evaluation");
+    // survivors are never dominated by a candidate evaluated in the last generation they
+    // competed with: the first front of (final population ∪ last offspring) is in the population
+    let last: Vec<Candidate> = log.iter().map(|l| l.candidate.clone()).filter(|c| c.generation == 5).collect();
+    let mut pool = expected.population.clone();
+    pool.extend(last.into_iter().filter(|c| !expected.population.iter().any(|p| p.id == c.id)));
+    let objectives = Objectives::default();
+    let (rank, _) = nsga2::ranks_and_crowding(&objectives, &pool);
+    for (candidate, r) in pool.iter().zip(&rank) {
+        if *r == 0 {
+            assert!(expected.population.iter().any(|p| p.id == candidate.id), "#{} is on the front", candidate.id);
+        }
+    }
+    // offspring come from tournament winners of the population
+    assert!(log.iter().filter(|l| l.candidate.generation > 0).all(|l| l.candidate.parent_id.is_some()));
+
+    let cut = tempfile::tempdir().expect("tempdir");
+    let mut engine = Engine::new(&space, nsga2_config(), scripted(Some(14)), cut.path()).expect("engine");
+    engine.run(&mut |_| {}).expect_err("injected failure");
+    drop(engine);
+    let mut resumed = Engine::resume(&space, nsga2_config(), scripted(None), cut.path()).expect("resume");
+    resumed.run(&mut |_| {}).expect("resumed run");
+    assert_eq!(resumed.state().population, expected.population);
+    assert_eq!(resumed.state().best, expected.best);
+    let log_of = |dir: &Path| read_log(&dir.join("log.jsonl")).expect("log");
+    assert_eq!(log_of(cut.path()), log_of(whole.path()));
 }

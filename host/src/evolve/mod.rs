@@ -4,8 +4,9 @@
 //! [`candidate::Evaluator`]'s ([`crate::pipeline`]), a run's settings, files and reports are
 //! [`crate::run`]'s, and what a person sees is the CLI's.
 //!
-//! - [`engine`]: generations, selection, checkpoints; [`candidate`]: the [`candidate::Evaluator`]
-//!   interface between the search and the physical pipeline;
+//! - [`engine`]: generations, selection, checkpoints, for the (1+λ) strategy and NSGA-II
+//!   ([`engine::nsga2`]); [`candidate`]: the [`candidate::Evaluator`] interface between the search
+//!   and the physical pipeline;
 //! - [`mutation`], [`archive`], [`fitness`]: the operators;
 //! - [`pareto`]: constraint domination, non-dominated sorting, crowding distance and
 //!   hypervolume, for multi-objective selection and for reporting fronts;

@@ -22,8 +22,8 @@ use serde::{Deserialize, Serialize};
 use crate::board::MeasureOverrides;
 use crate::data::DatasetName;
 use crate::evolve::archive::ArchivePolicy;
-use crate::evolve::engine::{EngineConfig, RetrainRule};
-use crate::evolve::fitness::{FitnessFunction, Preset, UnsuffixedMetrics};
+use crate::evolve::engine::{EngineConfig, ObjectiveTerm, Objectives, RetrainRule, Strategy};
+use crate::evolve::fitness::{Condition, FitnessFunction, Preset, UnsuffixedMetrics};
 use crate::evolve::mutation::MutationRates;
 use crate::netspec::PoolPadding;
 use crate::nn::train::{BudgetCheck, LarsScheduleKind, LossKind, TrainLongerOptimizer, TrainMethod};
@@ -140,6 +140,14 @@ pub struct EvolveConfig {
     pub archive: ArchivePolicy,
     /// What an unsuffixed `power`, `energy` or `latency` in a fitness term means.
     pub unsuffixed_metrics: UnsuffixedMetrics,
+    /// The search strategy: the paper's (1+λ) on the fitness, or NSGA-II on `objective`.
+    pub strategy: Strategy,
+    /// NSGA-II's population size μ.
+    pub mu: usize,
+    /// NSGA-II's objectives (`[[objective]]`: metric and maximize/minimize).
+    pub objective: Vec<ObjectiveTerm>,
+    /// NSGA-II's constraints (`[[constraint]]`: metric, type, value, as fitness conditions).
+    pub constraint: Vec<Condition>,
 }
 
 impl Default for EvolveConfig {
@@ -182,6 +190,10 @@ impl Default for EvolveConfig {
             retrain: RetrainRule::default(),
             archive: ArchivePolicy::default(),
             unsuffixed_metrics: UnsuffixedMetrics::default(),
+            strategy: Strategy::default(),
+            mu: 4,
+            objective: Objectives::default().terms,
+            constraint: Vec::new(),
         }
     }
 }
@@ -223,6 +235,16 @@ impl EvolveConfig {
         self.fitness.clone().unwrap_or_else(|| FitnessFunction::preset(self.preset))
     }
 
+    /// Evaluations a whole run makes (selection's retrains aside): generation 0's population,
+    /// then each later generation's (the elite and λ offspring; NSGA-II: λ offspring).
+    pub fn evaluations(&self) -> usize {
+        let later = self.generations.saturating_sub(1);
+        match self.strategy {
+            Strategy::OnePlusLambda => self.lambda + later * (self.lambda + 1),
+            Strategy::Nsga2 => self.mu + later * self.lambda,
+        }
+    }
+
     /// How candidates are trained.
     pub fn train_method(&self) -> TrainMethod {
         TrainMethod {
@@ -259,6 +281,9 @@ impl EvolveConfig {
             seeds: Vec::new(),
             retrain: self.retrain,
             archive: self.archive,
+            strategy: self.strategy,
+            mu: self.mu,
+            objectives: Objectives { terms: self.objective.clone(), constraints: self.constraint.clone() },
         }
     }
 
@@ -281,6 +306,21 @@ impl EvolveConfig {
         }
         if self.reference {
             super::method::check_reference(self)?;
+        }
+        if self.strategy == Strategy::Nsga2 {
+            if self.mu < 2 {
+                return Err(format!("mu {} must be at least 2 for nsga2", self.mu));
+            }
+            if self.objective.is_empty() {
+                return Err("nsga2 needs at least one [[objective]]".into());
+            }
+            if let Some(c) = self.constraint.iter().find(|c| c.metric.is_none()) {
+                return Err(format!(
+                    "a [[constraint]] needs its metric (found one on {} {})",
+                    serde_json::to_string(&c.comparison).unwrap_or_default(),
+                    c.value
+                ));
+            }
         }
         if self.generations == 0 {
             return Err("generations must be at least 1 (generation 0 counts)".into());

@@ -48,9 +48,8 @@ pub trait RunObserver {
     /// Where the power figures come from (`SIMULATED (...)` or `measured on ...`), once the board
     /// is open.
     fn source(&self, _label: &str) {}
-    /// The engine is ready at `generation` (0 for a new run), each generation evaluating
-    /// `evaluations_per_generation` candidates.
-    fn started(&self, _generation: usize, _evaluations_per_generation: usize) {}
+    /// The engine is ready at `generation` (0 for a new run), `evaluations_done` evaluations in.
+    fn started(&self, _generation: usize, _evaluations_done: usize) {}
     /// The phase of the candidate being evaluated (`training`, `measuring`).
     fn phase(&self, _phase: &str) {}
     /// The engine's progress.
@@ -326,7 +325,7 @@ pub fn run(
         Engine::new(&space, engine_config, evaluator, run_dir)?
     };
     engine.set_interrupt(signals::flag());
-    observer.started(engine.state().generation, config.lambda + 1);
+    observer.started(engine.state().generation, engine.state().stats.evaluations);
     let limit = (config.minutes > 0.0).then(|| std::time::Duration::from_secs_f64(config.minutes * 60.0));
     engine.run_for(limit, &mut |p| observer.progress(p))?;
     let (schedule, wall) = (engine.evaluator_mut().schedule, engine.evaluator_mut().wall);
