@@ -371,6 +371,23 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_nsga2_config_parses() {
+        let text = "strategy = \"nsga2\"\nmu = 8\n\n[[objective]]\nmetric = \"accuracy_1\"\nobjective = \"maximize\"\n\n\
+                    [[objective]]\nmetric = \"energy_1\"\nobjective = \"minimize\"\n\n\
+                    [[constraint]]\nmetric = \"accuracy_1\"\ntype = \"greater_than\"\nvalue = 0.7\n";
+        let config: EvolveConfig = toml::from_str(text).expect("parses");
+        assert_eq!(
+            (config.strategy, config.mu, config.objective.len(), config.constraint.len()),
+            (Strategy::Nsga2, 8, 2, 1)
+        );
+        config.validate().expect("valid");
+        let round: EvolveConfig = toml::from_str(&config.to_toml()).expect("own output parses");
+        assert_eq!(round, config);
+        let bad = EvolveConfig { mu: 1, ..config };
+        assert!(bad.validate().expect_err("μ ≥ 2").contains("mu"));
+    }
+
+    #[test]
     fn resize_follows_the_space_and_the_dataset_unless_given() {
         let side =
             |space, dataset, resize| EvolveConfig { space, dataset, resize, ..EvolveConfig::default() }.resize_side();
