@@ -86,7 +86,7 @@ impl EngineConfig {
     /// Size of generation 0: λ for the (1+λ) strategy, μ for NSGA-II.
     pub fn first_population(&self) -> usize {
         match self.strategy {
-            Strategy::OnePlusLambda => self.lambda,
+            Strategy::OnePlusLambda | Strategy::Lexicase => self.lambda,
             Strategy::Nsga2 => self.mu,
         }
     }
@@ -99,8 +99,12 @@ pub enum Strategy {
     /// Fast-DENSER's (1+λ) evolution strategy on the scalar fitness (the paper's).
     #[default]
     OnePlusLambda,
-    /// NSGA-II on the objectives, with constraint domination ([`super::nsga2`]).
+    /// NSGA-II on the objectives, with constraint domination ([`nsga2`]).
     Nsga2,
+    /// The (1+λ) strategy with the parent chosen by ε-lexicase over the objectives' cases
+    /// (per-class accuracies, ε for the continuous ones; [`super::lexicase`]) instead of by the
+    /// fitness.
+    Lexicase,
 }
 
 impl crate::named::Named for Strategy {
@@ -108,6 +112,7 @@ impl crate::named::Named for Strategy {
     const VALUES: &'static [(Self, &'static str, &'static str)] = &[
         (Self::OnePlusLambda, "one-plus-lambda", "the paper's (1+λ) strategy on the scalar fitness"),
         (Self::Nsga2, "nsga2", "NSGA-II on the objectives (a Pareto front of accuracy against energy)"),
+        (Self::Lexicase, "lexicase", "(1+λ) with ε-lexicase parent selection over per-class accuracy and energy"),
     ];
 }
 crate::named::named_enum_text!(Strategy);
@@ -354,7 +359,7 @@ impl<'s, E: Evaluator> Engine<'s, E> {
         let generation = self.state.generation;
         self.check_interrupt(generation)?;
         let parent = match self.config.strategy {
-            Strategy::OnePlusLambda => {
+            Strategy::OnePlusLambda | Strategy::Lexicase => {
                 let mut population = if self.state.parent.is_some() {
                     self.breed(generation)?
                 } else {
@@ -454,7 +459,13 @@ impl<'s, E: Evaluator> Engine<'s, E> {
         population: Vec<Candidate>,
         progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<Candidate, EngineError> {
-        let fittest = argmax(&population, |_| true).unwrap_or(0);
+        let fittest = match self.config.strategy {
+            Strategy::Lexicase => {
+                let cases = super::lexicase::cases(&self.config.objectives, &population);
+                super::lexicase::select(&population, &cases, &mut self.state.rng)
+            }
+            _ => argmax(&population, |_| true).unwrap_or(0),
+        };
         let parent = population[fittest].clone();
         let default = self.config.train_seconds;
         if parent.budget_s <= default {

@@ -42,6 +42,11 @@ impl Evaluator for Scripted {
         evaluation.metrics.insert("accuracy_0".into(), evaluation.fitness);
         evaluation.metrics.insert("accuracy_1".into(), evaluation.fitness);
         evaluation.metrics.insert("energy_1".into(), 1e-3 * (1.0 + hash01(&format!("{phenotype} energy"))));
+        for class in 0..3 {
+            evaluation
+                .metrics
+                .insert(format!("accuracy_class{class}_1"), hash01(&format!("{phenotype} class {class}")));
+        }
         evaluation.modules = request
             .measure_modules
             .iter()
@@ -332,6 +337,43 @@ fn nsga2_keeps_mu_survivors_and_resumes_to_the_same_population() {
     resumed.run(&mut |_| {}).expect("resumed run");
     assert_eq!(resumed.state().population, expected.population);
     assert_eq!(resumed.state().best, expected.best);
+    let log_of = |dir: &Path| read_log(&dir.join("log.jsonl")).expect("log");
+    assert_eq!(log_of(cut.path()), log_of(whole.path()));
+}
+
+#[test]
+fn lexicase_runs_resume_to_the_same_result_and_pick_specialists() {
+    let space = space();
+    let config = || EngineConfig { strategy: Strategy::Lexicase, generations: 6, ..config() };
+    let whole = tempfile::tempdir().expect("tempdir");
+    let mut engine = Engine::new(&space, config(), scripted(None), whole.path()).expect("engine");
+    let mut valid_parents = 0;
+    engine
+        .run(&mut |p| {
+            if let Progress::GenerationDone { parent, .. } = p {
+                valid_parents += usize::from(parent.evaluation.as_ref().is_some_and(|e| e.invalid.is_none()));
+            }
+        })
+        .expect("run");
+    assert!(valid_parents >= 5, "every parent is a valid candidate");
+    let expected = engine.state().clone();
+    let log = read_log(&whole.path().join("log.jsonl")).expect("log");
+    // some parent was not the fittest of its generation: lexicase chose a specialist
+    let chose_other = (1..6).any(|g| {
+        let generation: Vec<&Candidate> = log.iter().map(|l| &l.candidate).filter(|c| c.generation == g).collect();
+        let fittest = generation.iter().map(|c| c.fitness()).fold(f64::NEG_INFINITY, f64::max);
+        let next_parent = log.iter().map(|l| &l.candidate).find(|c| c.generation == g + 1 && c.origin == Origin::Elite);
+        next_parent.is_some_and(|p| p.fitness() < fittest)
+    });
+    assert!(chose_other, "lexicase picked the fittest every time");
+
+    let cut = tempfile::tempdir().expect("tempdir");
+    let mut engine = Engine::new(&space, config(), scripted(Some(13)), cut.path()).expect("engine");
+    engine.run(&mut |_| {}).expect_err("injected failure");
+    drop(engine);
+    let mut resumed = Engine::resume(&space, config(), scripted(None), cut.path()).expect("resume");
+    resumed.run(&mut |_| {}).expect("resumed run");
+    assert_eq!(resumed.state().parent, expected.parent);
     let log_of = |dir: &Path| read_log(&dir.join("log.jsonl")).expect("log");
     assert_eq!(log_of(cut.path()), log_of(whole.path()));
 }

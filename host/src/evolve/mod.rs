@@ -8,6 +8,7 @@
 //!   ([`engine::nsga2`]); [`candidate`]: the [`candidate::Evaluator`] interface between the search
 //!   and the physical pipeline;
 //! - [`mutation`], [`archive`], [`fitness`]: the operators;
+//! - [`lexicase`]: ε-lexicase parent selection;
 //! - [`pareto`]: constraint domination, non-dominated sorting, crowding distance and
 //!   hypervolume, for multi-objective selection and for reporting fronts;
 //! - [`checkpoint`], [`runlog`]: the checkpoint and log files of a run directory.
@@ -17,6 +18,7 @@ pub mod candidate;
 pub mod checkpoint;
 pub mod engine;
 pub mod fitness;
+pub mod lexicase;
 pub mod mutation;
 pub mod pareto;
 pub mod runlog;

@@ -24,6 +24,7 @@ use crate::nn::train::TrainMethod;
 use wattevo_proto::{Measurement, WireError};
 
 use super::cache::MeasurementCache;
+use super::export::ClassAccuracy;
 use super::parallel::Schedule;
 use super::prepare::{MeasureBatch, Prepared, Preparer};
 use super::wall::WallAccount;
@@ -236,7 +237,7 @@ impl<'a> PipelineEvaluator<'a> {
                 Ok(measured) => per_sample(measured, on_board.batch),
                 Err(reason) => return Ok(invalid(reason)),
             };
-            insert_partition(&mut metrics, partition.partition.index(), *accuracy, &measured, partition.params);
+            insert_partition(&mut metrics, partition.partition.index(), accuracy, &measured, partition.params);
         }
         if let Some(two_head) = &net.two_head {
             let measured = match self.measure(&two_head.onnx, &two_head.arch_hash, &mut hits)? {
@@ -321,8 +322,11 @@ fn per_sample(mut m: Measurement, batch: usize) -> Measurement {
     m
 }
 
-fn insert_partition(metrics: &mut Metrics, p: usize, accuracy: f64, m: &Measurement, params: usize) {
-    metrics.insert(format!("accuracy_{p}"), accuracy);
+fn insert_partition(metrics: &mut Metrics, p: usize, accuracy: &ClassAccuracy, m: &Measurement, params: usize) {
+    metrics.insert(format!("accuracy_{p}"), accuracy.overall);
+    for (class, value) in accuracy.per_class.iter().enumerate().filter(|(_, v)| v.is_finite()) {
+        metrics.insert(format!("accuracy_class{class}_{p}"), *value);
+    }
     metrics.insert(format!("params_{p}"), params as f64);
     insert_board_metrics(metrics, Some(p), m);
 }

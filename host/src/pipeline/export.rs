@@ -91,6 +91,12 @@ impl ExportedPartition {
         onnx_accuracy(&self.onnx, data)
             .map_err(|source| PipelineError::Tract { partition: self.partition.index(), source })
     }
+
+    /// This partition's accuracy on `data`, overall and per class, by tract.
+    pub fn class_accuracy(&self, data: &Dataset) -> Result<ClassAccuracy, PipelineError> {
+        onnx_class_accuracy(&self.onnx, data)
+            .map_err(|source| PipelineError::Tract { partition: self.partition.index(), source })
+    }
 }
 
 /// A run of layers exported alone, as the module archive measures it.
@@ -110,14 +116,38 @@ pub fn export_module(net: &TrainedNet, range: Range<usize>) -> Result<ExportedMo
 
 /// Accuracy of an exported model (batch 1) on `data`, computed by tract.
 pub fn onnx_accuracy(onnx: &[u8], data: &Dataset) -> Result<f64, RunError> {
+    Ok(onnx_class_accuracy(onnx, data)?.overall)
+}
+
+/// Accuracy overall and per class (the share of each class's samples predicted right; `NaN`
+/// for a class with no sample).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassAccuracy {
+    /// Over all samples.
+    pub overall: f64,
+    /// Per class, index = label.
+    pub per_class: Vec<f64>,
+}
+
+/// [`onnx_accuracy`] with the accuracy of each class.
+pub fn onnx_class_accuracy(onnx: &[u8], data: &Dataset) -> Result<ClassAccuracy, RunError> {
     let runner = TractRunner::from_bytes(onnx)?;
-    let mut correct = 0usize;
+    let classes = data.num_classes();
+    let (mut right, mut seen) = (vec![0usize; classes], vec![0usize; classes]);
     for (index, &label) in data.labels().iter().enumerate() {
         let probabilities = runner.run(data.image(index))?;
         let predicted = probabilities.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(class, _)| class);
-        correct += usize::from(predicted == Some(usize::from(label)));
+        let label = usize::from(label);
+        if label < classes {
+            seen[label] += 1;
+            right[label] += usize::from(predicted == Some(label));
+        }
     }
-    Ok(correct as f64 / data.len().max(1) as f64)
+    let total: usize = seen.iter().sum();
+    let overall = right.iter().sum::<usize>() as f64 / total.max(1) as f64;
+    let per_class =
+        right.iter().zip(&seen).map(|(&r, &n)| if n == 0 { f64::NAN } else { r as f64 / n as f64 }).collect();
+    Ok(ClassAccuracy { overall, per_class })
 }
 
 #[cfg(test)]

@@ -33,8 +33,8 @@ pub mod wall;
 
 pub use evaluator::{BoardTarget, PipelineEvaluator, weights_dir};
 pub use export::{
-    ExportedModule, ExportedPartition, PipelineError, export_module, export_partitions, export_partitions_at,
-    onnx_accuracy,
+    ClassAccuracy, ExportedModule, ExportedPartition, PipelineError, export_module, export_partitions,
+    export_partitions_at, onnx_accuracy, onnx_class_accuracy,
 };
 pub use parallel::Schedule;
 pub use prepare::MeasureBatch;

@@ -17,7 +17,8 @@ use crate::nn::train::{StopReason, TrainMethod};
 
 use super::evaluator::weights_dir;
 use super::export::{
-    ExportedModule, ExportedPartition, export_module, export_partitions, export_partitions_at, export_two_head_at,
+    ClassAccuracy, ExportedModule, ExportedPartition, export_module, export_partitions, export_partitions_at,
+    export_two_head_at,
 };
 use super::train::{Budget, TrainJob, reload_trained, train};
 use crate::evolve::fitness::UnsuffixedMetrics;
@@ -97,8 +98,8 @@ pub fn export_module_state(space: &SearchSpace, module: &Module, seed: u64) -> O
 /// The exported partitions and modules of a trained candidate.
 #[derive(Debug)]
 pub struct PreparedNet {
-    /// Each partition with its accuracy on the fitness split.
-    pub partitions: Vec<(ExportedPartition, f64)>,
+    /// Each partition with its accuracy on the fitness split, overall and per class.
+    pub partitions: Vec<(ExportedPartition, ClassAccuracy)>,
     /// The partitions exported at the evolved batch size for the board, in the same order
     /// (`MeasureBatch::Evolved`); `None`: the board measures `partitions` themselves.
     pub measured_at_batch: Option<Vec<ExportedPartition>>,
@@ -211,7 +212,7 @@ impl Preparer<'_> {
         });
         let mut partitions = Vec::new();
         for partition in export_partitions(&trained.net).map_err(|e| e.to_string())? {
-            let accuracy = partition.accuracy(&self.data.fitness).map_err(|e| e.to_string())?;
+            let accuracy = partition.class_accuracy(&self.data.fitness).map_err(|e| e.to_string())?;
             partitions.push((partition, accuracy));
         }
         let measure_batch = match self.measure_batch {

@@ -240,7 +240,7 @@ impl EvolveConfig {
     pub fn evaluations(&self) -> usize {
         let later = self.generations.saturating_sub(1);
         match self.strategy {
-            Strategy::OnePlusLambda => self.lambda + later * (self.lambda + 1),
+            Strategy::OnePlusLambda | Strategy::Lexicase => self.lambda + later * (self.lambda + 1),
             Strategy::Nsga2 => self.mu + later * self.lambda,
         }
     }
@@ -307,12 +307,12 @@ impl EvolveConfig {
         if self.reference {
             super::method::check_reference(self)?;
         }
+        if self.strategy != Strategy::OnePlusLambda && self.objective.is_empty() {
+            return Err(format!("the {} strategy needs at least one [[objective]]", self.strategy));
+        }
         if self.strategy == Strategy::Nsga2 {
             if self.mu < 2 {
                 return Err(format!("mu {} must be at least 2 for nsga2", self.mu));
-            }
-            if self.objective.is_empty() {
-                return Err("nsga2 needs at least one [[objective]]".into());
             }
             if let Some(c) = self.constraint.iter().find(|c| c.metric.is_none()) {
                 return Err(format!(
