@@ -54,8 +54,9 @@ pub struct EvolveArgs {
     /// Offspring per generation (λ).
     #[arg(long)]
     pub lambda: Option<usize>,
-    /// Search strategy: the paper's (1+λ) on the fitness preset, or NSGA-II on the config's
-    /// [[objective]] list (default: accuracy_1 maximised, energy_1 minimised).
+    /// Search strategy: the paper's (1+λ) on the fitness preset; NSGA-II, or (1+λ) with
+    /// ε-lexicase parent selection, on the config's [[objective]] list (default: accuracy_1
+    /// maximised, energy_1 minimised).
     #[arg(long, value_parser = named::<Strategy>())]
     pub strategy: Option<Strategy>,
     /// NSGA-II's population size μ [default: 4].
