@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -128,17 +128,14 @@ fn decisions(dir: &Path) -> Vec<(u64, serde_json::Value, serde_json::Value)> {
         .collect()
 }
 
-#[test]
-fn a_killed_and_resumed_run_ends_with_the_same_genomes_given_the_same_measurements() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (whole, cut) = (dir.path().join("whole"), dir.path().join("cut"));
-    let flags = ["evolve", "--generations", "4", "--lambda", "2", "--train-epochs", "2", "--seed", "9"];
+/// Runs `flags` to the end in `whole`; then again in `cut`, SIGKILLed once generation 1 is
+/// checkpointed and the log holds more than `lines` lines, and resumed. The second run starts
+/// with the first one's measurement cache, so the board answers every architecture the same way
+/// (epochs, not seconds, make training reproducible).
+fn whole_and_resumed(dir: &Path, flags: &[&str], lines: usize) -> (PathBuf, PathBuf) {
+    let (whole, cut) = (dir.join("whole"), dir.join("cut"));
     let (output, _, stderr) = run(wattevo().args(flags).arg("--out").arg(&whole));
     assert!(output.status.success(), "uninterrupted run: {stderr}");
-
-    // The same measurements: the second run starts with the first run's measurement cache, so
-    // the board answers every architecture it measured the same way (epochs, not seconds, make
-    // training reproducible).
     std::fs::create_dir_all(&cut).expect("mkdir");
     std::fs::copy(whole.join("measurements.json"), cut.join("measurements.json")).expect("copy cache");
     let mut child = wattevo()
@@ -150,12 +147,19 @@ fn a_killed_and_resumed_run_ends_with_the_same_genomes_given_the_same_measuremen
         .spawn()
         .expect("spawn");
     wait_until(&mut child, Duration::from_secs(240), || {
-        cut.join("checkpoints/gen-0001.json").exists() && log_lines(&cut).len() > 9
+        cut.join("checkpoints/gen-0001.json").exists() && log_lines(&cut).len() > lines
     });
     kill_run(&mut child);
     let (output, _, stderr) = run(wattevo().arg("resume").arg(&cut));
     assert!(output.status.success(), "resume: {stderr}");
+    (whole, cut)
+}
 
+#[test]
+fn a_killed_and_resumed_run_ends_with_the_same_genomes_given_the_same_measurements() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let flags = ["evolve", "--generations", "4", "--lambda", "2", "--train-epochs", "2", "--seed", "9"];
+    let (whole, cut) = whole_and_resumed(dir.path(), &flags, 9);
     assert_eq!(decisions(&cut), decisions(&whole), "same candidates, genomes and fitness in the same order");
     let (a, b) = (latest(&whole), latest(&cut));
     assert_eq!(a["parent"]["individual"], b["parent"]["individual"]);
@@ -166,33 +170,13 @@ fn a_killed_and_resumed_run_ends_with_the_same_genomes_given_the_same_measuremen
 #[test]
 fn an_nsga2_run_killed_and_resumed_ends_as_an_uninterrupted_one() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (whole, cut) = (dir.path().join("whole"), dir.path().join("cut"));
     let flags = ["evolve", "--strategy", "nsga2", "--mu", "4", "--lambda", "2", "--generations", "4"];
-    let same = ["--train-epochs", "2", "--seed", "13"];
-    let (output, _, stderr) = run(wattevo().args(flags).args(same).arg("--out").arg(&whole));
-    assert!(output.status.success(), "uninterrupted run: {stderr}");
+    let flags = [&flags[..], &["--train-epochs", "2", "--seed", "13"]].concat();
+    let (whole, cut) = whole_and_resumed(dir.path(), &flags, 6);
     let population = |dir: &Path| latest(dir)["population"].as_array().expect("population").len();
     assert_eq!(population(&whole), 4, "μ survivors in the checkpoint");
     assert_eq!(log_lines(&whole).len(), 4 + 3 * 2, "μ, then λ a generation");
     assert!(whole.join("front.json").is_file());
-
-    std::fs::create_dir_all(&cut).expect("mkdir");
-    std::fs::copy(whole.join("measurements.json"), cut.join("measurements.json")).expect("copy cache");
-    let mut child = wattevo()
-        .args(flags)
-        .args(same)
-        .arg("--out")
-        .arg(&cut)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    wait_until(&mut child, Duration::from_secs(240), || {
-        cut.join("checkpoints/gen-0001.json").exists() && log_lines(&cut).len() > 6
-    });
-    kill_run(&mut child);
-    let (output, _, stderr) = run(wattevo().arg("resume").arg(&cut));
-    assert!(output.status.success(), "resume: {stderr}");
     assert_eq!(decisions(&cut), decisions(&whole), "same candidates, genomes and fitness in the same order");
     let survivors = |dir: &Path| -> Vec<(serde_json::Value, serde_json::Value)> {
         let checkpoint = latest(dir);

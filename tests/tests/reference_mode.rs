@@ -108,7 +108,8 @@ fn evolve_reference_records_every_reference_setting_and_runs() {
     assert!(!config.contains("race_margin"), "no racing under --reference:\n{config}");
     let summary: serde_json::Value = serde_json::from_str(&stdout).expect("--json summary");
     assert_eq!(summary["method"]["reference"], true);
-    assert_eq!(summary["method"]["resize"], 32);
+    assert_eq!(summary["method"]["settings"]["resize"], 32);
+    assert_eq!(summary["method"]["settings"]["archive"], "reference");
     let gaps = summary["method"]["not_reproduced"].as_array().expect("what is not reproduced yet");
     assert!(gaps.iter().any(|g| g.as_str().is_some_and(|g| g.contains("board"))), "{gaps:?}");
     // the two-head network was measured: its figures are the unsuffixed metrics

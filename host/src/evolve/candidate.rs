@@ -57,6 +57,28 @@ pub enum Origin {
     Screen,
 }
 
+#[cfg(test)]
+impl Candidate {
+    /// A valid random candidate of generation 0 with this fitness and these metrics (tests).
+    pub(crate) fn scored(id: u64, individual: &Individual, fitness: f64, metrics: &[(&str, f64)]) -> Candidate {
+        let mut evaluation = Evaluation::invalid("", String::new());
+        evaluation.invalid = None;
+        evaluation.fitness = fitness;
+        evaluation.metrics = metrics.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
+        Candidate {
+            id,
+            generation: 0,
+            individual: individual.clone(),
+            parent_id: None,
+            mutation: None,
+            origin: Origin::Random,
+            budget_s: 1.0,
+            topped_up_from_s: None,
+            evaluation: Some(evaluation),
+        }
+    }
+}
+
 impl Candidate {
     /// The fitness, or [`INVALID_FITNESS`] when not evaluated or invalid.
     pub fn fitness(&self) -> f64 {

@@ -392,7 +392,6 @@ impl<'s, E: Evaluator> Engine<'s, E> {
 
     /// After generation 0 ([`Engine::first_generation`]): the elite plus λ mutated offspring.
     fn breed(&mut self, generation: usize) -> Result<Vec<Candidate>, EngineError> {
-        let default = self.config.train_seconds;
         let Some(parent) = self.state.parent.clone() else { return Ok(Vec::new()) };
         let elite = self.candidate(
             generation,
@@ -404,26 +403,27 @@ impl<'s, E: Evaluator> Engine<'s, E> {
         );
         let mut population = vec![elite];
         for _ in 0..self.config.lambda {
-            let mut individual = parent.individual.clone();
-            let record = mutate(
-                &mut individual,
-                self.space,
-                &self.config.mutation,
-                &self.state.archive,
-                self.config.archive == ArchivePolicy::Reference,
-                &mut self.state.rng,
-            )?;
-            let budget = if record.train_longer { parent.budget_s + default } else { default };
-            population.push(self.candidate(
-                generation,
-                individual,
-                Some(parent.id),
-                Some(record),
-                Origin::Offspring,
-                budget,
-            ));
+            population.push(self.offspring_of(&parent, generation)?);
         }
         Ok(population)
+    }
+
+    /// A mutated copy of `parent`: a default budget, or the parent's plus one for
+    /// `train_longer`.
+    fn offspring_of(&mut self, parent: &Candidate, generation: usize) -> Result<Candidate, EngineError> {
+        let default = self.config.train_seconds;
+        let mut individual = parent.individual.clone();
+        let keep_states = self.config.archive == ArchivePolicy::Reference;
+        let record = mutate(
+            &mut individual,
+            self.space,
+            &self.config.mutation,
+            &self.state.archive,
+            keep_states,
+            &mut self.state.rng,
+        )?;
+        let budget = if record.train_longer { parent.budget_s + default } else { default };
+        Ok(self.candidate(generation, individual, Some(parent.id), Some(record), Origin::Offspring, budget))
     }
 
     fn candidate(

@@ -11,7 +11,7 @@
 
 use super::{Engine, EngineError};
 use crate::evolve::archive::{ArchivePolicy, ArchivedModule};
-use crate::evolve::candidate::{Candidate, EvalRequest, Evaluation, Evaluator, Origin};
+use crate::evolve::candidate::{Candidate, EvalRequest, Evaluation, Evaluator, ModuleCost, Origin};
 use crate::evolve::checkpoint::EvolutionState;
 use crate::evolve::engine::Progress;
 use crate::evolve::runlog::RunLog;
@@ -142,29 +142,24 @@ fn record(
     candidate: &mut Candidate,
     evaluation: Evaluation,
 ) -> std::io::Result<()> {
+    let entry = |module: &Module, cost: &ModuleCost| ArchivedModule {
+        module: module.clone(),
+        generation: candidate.generation,
+        power_w: cost.power_w,
+        energy_j: cost.energy_j,
+        arch_hash: cost.arch_hash.clone(),
+    };
     let states = if evaluation.module_states.is_empty() { Vec::new() } else { module_states(candidate) };
     for cost in &evaluation.module_states {
         let Some(module) = states.get(cost.module) else { continue };
         if cost.power_w.is_some_and(|p| p > 0.0 && p.is_finite()) {
-            state.archive.push(ArchivedModule {
-                module: module.clone(),
-                generation: candidate.generation,
-                power_w: cost.power_w,
-                energy_j: cost.energy_j,
-                arch_hash: cost.arch_hash.clone(),
-            });
+            state.archive.push(entry(module, cost));
         }
     }
     for cost in &evaluation.modules {
         let Some(module) = candidate.individual.modules.get(cost.module) else { continue };
         if !state.archive.entries().iter().any(|e| e.module == *module) {
-            state.archive.push(ArchivedModule {
-                module: module.clone(),
-                generation: candidate.generation,
-                power_w: cost.power_w,
-                energy_j: cost.energy_j,
-                arch_hash: cost.arch_hash.clone(),
-            });
+            state.archive.push(entry(module, cost));
         }
     }
     let stats = &mut state.stats;

@@ -246,22 +246,7 @@ fn the_reference_keeps_the_fittest_on_ties() {
     let space = space();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
     let individual = Individual::random(&space, &mut rng).expect("random");
-    let scored = |id: u64, fitness: f64| {
-        let mut evaluation = Evaluation::invalid("", String::new());
-        evaluation.invalid = None;
-        evaluation.fitness = fitness;
-        Candidate {
-            id,
-            generation: 1,
-            individual: individual.clone(),
-            parent_id: None,
-            mutation: None,
-            origin: Origin::Offspring,
-            budget_s: 2.0,
-            topped_up_from_s: None,
-            evaluation: Some(evaluation),
-        }
-    };
+    let scored = |id: u64, fitness: f64| Candidate::scored(id, &individual, fitness, &[]);
     let pick = |p: f64, e: Option<f64>, s: Option<f64>| {
         reference_choice(scored(0, p), e.map(|f| scored(1, f)), s.map(|f| scored(2, f))).id
     };

@@ -116,27 +116,17 @@ mod tests {
     use rand_chacha::ChaCha8Rng;
 
     use super::*;
-    use crate::evolve::candidate::{Evaluation, Origin};
     use crate::genome::{GenomeConfig, Individual, SearchSpace};
 
     fn scored(id: u64, individual: &Individual, class0: f64, class1: f64, energy: f64) -> Candidate {
-        let mut e = Evaluation::invalid("", String::new());
-        e.invalid = None;
-        e.metrics.insert("accuracy_1".into(), (class0 + class1) / 2.0);
-        e.metrics.insert("accuracy_class0_1".into(), class0);
-        e.metrics.insert("accuracy_class1_1".into(), class1);
-        e.metrics.insert("energy_1".into(), energy);
-        Candidate {
-            id,
-            generation: 0,
-            individual: individual.clone(),
-            parent_id: None,
-            mutation: None,
-            origin: Origin::Random,
-            budget_s: 1.0,
-            topped_up_from_s: None,
-            evaluation: Some(e),
-        }
+        let accuracy = (class0 + class1) / 2.0;
+        let metrics = [
+            ("accuracy_1", accuracy),
+            ("accuracy_class0_1", class0),
+            ("accuracy_class1_1", class1),
+            ("energy_1", energy),
+        ];
+        Candidate::scored(id, individual, accuracy, &metrics)
     }
 
     #[test]

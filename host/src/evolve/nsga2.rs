@@ -18,10 +18,8 @@ use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
 use super::{Engine, EngineError, Progress};
-use crate::evolve::archive::ArchivePolicy;
-use crate::evolve::candidate::{Candidate, Evaluator, Origin};
+use crate::evolve::candidate::{Candidate, Evaluator};
 use crate::evolve::fitness::{Comparison, Condition, Objective, lookup};
-use crate::evolve::mutation::mutate;
 use crate::evolve::pareto::{Point, crowded_order, crowding_distances, non_dominated_fronts};
 
 /// One objective: a metric and whether it is maximised or minimised.
@@ -146,7 +144,6 @@ impl<E: Evaluator> Engine<'_, E> {
     fn nsga2_offspring(&mut self, generation: usize) -> Result<Vec<Candidate>, EngineError> {
         let population = self.state.population.clone();
         let (rank, crowding) = ranks_and_crowding(&self.config.objectives, &population);
-        let default = self.config.train_seconds;
         let mut offspring = Vec::with_capacity(self.config.lambda);
         for _ in 0..self.config.lambda {
             let a = self.state.rng.random_range(0..population.len());
@@ -155,25 +152,8 @@ impl<E: Evaluator> Engine<'_, E> {
                 Ordering::Greater => b,
                 _ => a,
             };
-            let parent = &population[winner];
-            let mut individual = parent.individual.clone();
-            let record = mutate(
-                &mut individual,
-                self.space,
-                &self.config.mutation,
-                &self.state.archive,
-                self.config.archive == ArchivePolicy::Reference,
-                &mut self.state.rng,
-            )?;
-            let budget = if record.train_longer { parent.budget_s + default } else { default };
-            offspring.push(self.candidate(
-                generation,
-                individual,
-                Some(parent.id),
-                Some(record),
-                Origin::Offspring,
-                budget,
-            ));
+            let parent = population[winner].clone();
+            offspring.push(self.offspring_of(&parent, generation)?);
         }
         Ok(offspring)
     }
@@ -182,29 +162,16 @@ impl<E: Evaluator> Engine<'_, E> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evolve::candidate::Evaluation;
     use crate::genome::{GenomeConfig, Individual, SearchSpace};
     use rand::SeedableRng;
 
     fn candidate(id: u64, individual: &Individual, metrics: Option<[f64; 2]>) -> Candidate {
-        let evaluation = metrics.map(|[accuracy, energy]| {
-            let mut e = Evaluation::invalid("", String::new());
-            e.invalid = None;
-            e.metrics.insert("accuracy_1".into(), accuracy);
-            e.metrics.insert("energy_1".into(), energy);
-            e
-        });
-        Candidate {
-            id,
-            generation: 0,
-            individual: individual.clone(),
-            parent_id: None,
-            mutation: None,
-            origin: Origin::Random,
-            budget_s: 1.0,
-            topped_up_from_s: None,
-            evaluation,
+        let [accuracy, energy] = metrics.unwrap_or([0.0; 2]);
+        let mut c = Candidate::scored(id, individual, accuracy, &[("accuracy_1", accuracy), ("energy_1", energy)]);
+        if metrics.is_none() {
+            c.evaluation = None;
         }
+        c
     }
 
     #[test]

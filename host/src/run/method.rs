@@ -22,6 +22,8 @@
 //! Differences `--reference` does not remove yet are listed in [`NOT_REPRODUCED`]; the board
 //! in place of the GPU is the one difference by design.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::EvolveConfig;
@@ -42,35 +44,31 @@ pub const NOT_REPRODUCED: &[&str] = &[
     "archive modules are measured by the board one 1×32×32 sample at a time, not in batches of 10^4 on a GPU",
 ];
 
+/// The config keys of the method choices (the table above), as the summary records them.
+pub const METHOD_KEYS: &[&str] = &[
+    "pool_padding",
+    "resize",
+    "loss",
+    "lars_schedule",
+    "train_longer_optimizer",
+    "shuffle",
+    "budget_check",
+    "measure_batch",
+    "retrain",
+    "archive",
+    "unsuffixed_metrics",
+    "inherit_weights",
+    "race_margin",
+    "init_draws",
+];
+
 /// The method a run used, as recorded in its summary.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MethodRecord {
     /// Whether `--reference` was asked for.
     pub reference: bool,
-    /// How `same` pools were built.
-    pub pool_padding: PoolPadding,
-    /// The side images were resized to (0: native).
-    pub resize: usize,
-    /// The training loss.
-    pub loss: LossKind,
-    /// How the LARS schedule counted its steps.
-    pub lars_schedule: LarsScheduleKind,
-    /// What a `train_longer` optimiser started from.
-    pub train_longer_optimizer: TrainLongerOptimizer,
-    /// Whether the batches were shuffled.
-    pub shuffle: bool,
-    /// When the training budget was checked.
-    pub budget_check: BudgetCheck,
-    /// At which batch size candidates were measured.
-    pub measure_batch: MeasureBatch,
-    /// How selection retrained.
-    pub retrain: RetrainRule,
-    /// Which modules entered the archive.
-    pub archive: ArchivePolicy,
-    /// What unsuffixed board metrics meant.
-    pub unsuffixed_metrics: UnsuffixedMetrics,
-    /// Whether offspring inherited their parent's weights.
-    pub inherit_weights: bool,
+    /// Each of [`METHOD_KEYS`] that the config sets, with its value as in `config.toml`.
+    pub settings: BTreeMap<String, toml::Value>,
     /// The reference's behaviour a `--reference` run still does not reproduce.
     pub not_reproduced: Vec<String>,
 }
@@ -78,20 +76,11 @@ pub struct MethodRecord {
 impl MethodRecord {
     /// The method of `config`.
     pub fn of(config: &EvolveConfig) -> Self {
+        let table: toml::Table = toml::from_str(&config.to_toml()).unwrap_or_default();
+        let settings = METHOD_KEYS.iter().filter_map(|&k| table.get(k).map(|v| (k.to_owned(), v.clone()))).collect();
         MethodRecord {
             reference: config.reference,
-            pool_padding: config.pool_padding,
-            resize: config.resize_side(),
-            loss: config.loss,
-            lars_schedule: config.lars_schedule,
-            train_longer_optimizer: config.train_longer_optimizer,
-            shuffle: config.shuffle,
-            budget_check: config.budget_check,
-            measure_batch: config.measure_batch,
-            retrain: config.retrain,
-            archive: config.archive,
-            unsuffixed_metrics: config.unsuffixed_metrics,
-            inherit_weights: config.inherit_weights,
+            settings,
             not_reproduced: if config.reference {
                 NOT_REPRODUCED.iter().map(|s| (*s).to_owned()).collect()
             } else {
@@ -204,9 +193,12 @@ mod tests {
         apply_reference(&mut config);
         check_reference(&config).expect("all the reference's");
         assert!(config.validate().is_ok());
-        // the record lists what is still not reproduced
-        let record = MethodRecord::of(&config);
+        // the record lists every setting and what is still not reproduced
+        let record = MethodRecord::of(&super::super::resolved(&config));
         assert!(record.reference && record.not_reproduced.len() == NOT_REPRODUCED.len());
+        assert_eq!(record.settings.get("loss").and_then(|v| v.as_str()), Some("double_softmax"));
+        assert_eq!(record.settings.get("resize").and_then(|v| v.as_integer()), Some(32));
+        assert!(!record.settings.contains_key("race_margin"), "absent: no racing");
         assert!(MethodRecord::of(&EvolveConfig::default()).not_reproduced.is_empty());
     }
 
