@@ -122,7 +122,7 @@ pub fn models(lines: &[LogLine]) -> Vec<Model> {
 }
 
 /// The non-dominated models among `models`, cheapest first.
-fn non_dominated(models: &[Model]) -> Vec<Model> {
+pub(crate) fn non_dominated(models: &[Model]) -> Vec<Model> {
     let points: Vec<Point> = models.iter().map(Model::point).collect();
     let mut front: Vec<Model> = non_dominated_fronts(&points)
         .first()

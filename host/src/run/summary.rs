@@ -93,14 +93,30 @@ pub fn export_best(
     Ok(out)
 }
 
-/// Writes `pareto.svg` (from `log.jsonl`) and `summary.json`.
+/// Writes the plots (from `log.jsonl`: `pareto.svg`, `front_by_generation.svg`,
+/// `hypervolume.svg`, `progress.svg`) and `summary.json`. A plot that cannot be drawn is a
+/// warning, not a failed run.
 pub fn write_reports(summary: &RunSummary, run_dir: &Path) -> Result<(), RunError> {
     let log = run_dir.join("log.jsonl");
     let lines = read_log(&log).map_err(RunError::io("reading", &log))?;
+    let models = super::front::models(&lines);
     let front = super::front::Front::of_log(&lines, None);
-    let svg = plot::svg(&super::front::models(&lines), &front, &summary.source);
-    let pareto = run_dir.join("pareto.svg");
-    write_atomic(&pareto, svg.as_bytes()).map_err(RunError::io("writing", &pareto))?;
+    let source = &summary.source;
+    let plots = [
+        ("pareto.svg", plot::pareto_svg(&models, &front, source)),
+        ("front_by_generation.svg", plot::fronts_svg(&models, source)),
+        ("hypervolume.svg", plot::hypervolume_svg(&front, source)),
+        ("progress.svg", plot::progress_svg(&models, source)),
+    ];
+    for (name, svg) in plots {
+        match svg {
+            Ok(svg) => {
+                let path = run_dir.join(name);
+                write_atomic(&path, svg.as_bytes()).map_err(RunError::io("writing", &path))?;
+            }
+            Err(err) => tracing::warn!("{err}"),
+        }
+    }
     let json = serde_json::to_vec_pretty(summary).map_err(|e| RunError::io("encoding", run_dir)(e.into()))?;
     let path = run_dir.join("summary.json");
     write_atomic(&path, &json).map_err(RunError::io("writing", &path))
