@@ -31,6 +31,10 @@ fn a_run_writes_its_front_and_pick_copies_out_a_member() {
         assert!(a["energy_j"].as_f64() <= b["energy_j"].as_f64(), "{a} {b}");
         assert!(a["accuracy"].as_f64() < b["accuracy"].as_f64(), "{a} {b}");
     }
+    for plot in ["pareto.svg", "front_by_generation.svg", "hypervolume.svg", "progress.svg"] {
+        let svg = std::fs::read_to_string(out.join(plot)).unwrap_or_else(|e| panic!("{plot}: {e}"));
+        assert!(svg.starts_with("<svg") && svg.contains("SIMULATED"), "{plot} names where its figures come from");
+    }
     let csv = std::fs::read_to_string(out.join("front.csv")).expect("front.csv");
     assert_eq!(csv.lines().count(), members.len() + 1, "{csv}");
 
