@@ -3,9 +3,15 @@
 //! choose, and that file scores on the fitness split what the front says.
 
 mod common;
+#[path = "../../host/tests/support/python.rs"]
+mod python;
+
+use std::path::Path;
+use std::process::Command;
 
 use common::{run, wattevo};
 use wattevo::data::{DatasetName, LoadOptions, SplitConfig, load_splits};
+use wattevo::onnx::TractRunner;
 use wattevo::pipeline::onnx_accuracy;
 
 #[test]
@@ -71,9 +77,36 @@ fn a_run_writes_its_front_and_pick_copies_out_a_member() {
     let bytes = std::fs::read(&picked_file).expect("picked file");
     let accuracy = onnx_accuracy(&bytes, &data.fitness).expect("tract runs it");
     assert_eq!(Some(accuracy), model["accuracy"].as_f64());
+    onnxruntime_agrees(&bytes, data.fitness.image(0));
 
     let (output, _, stderr) = run(wattevo().arg("pick").arg(&out).args(["--min", "accuracy=1.5"]));
     assert!(!output.status.success() && stderr.contains("no model of the front"), "{stderr}");
     let (output, _, stderr) = run(wattevo().arg("pick").arg(&out).args(["--max", "watts=3"]));
     assert!(!output.status.success() && stderr.contains("unknown metric"), "{stderr}");
+}
+
+/// onnxruntime runs the model and gives tract's output on `input` (`scripts/check_onnx.py`, which
+/// also runs the ONNX checker); skipped with a loud message without the Python packages, unless
+/// `CI` is set.
+fn onnxruntime_agrees(model: &[u8], input: &[f32]) {
+    let python = match python::find(&["onnx", "onnxruntime", "numpy"]) {
+        Ok(python) => python,
+        Err(message) => {
+            assert!(std::env::var_os("CI").is_none(), "CI is set and {message}");
+            eprintln!("\n!!!!!!!! SKIPPED the onnxruntime check of the picked model: {message} !!!!!!!!\n");
+            return;
+        }
+    };
+    let runner = TractRunner::from_bytes(model).expect("tract loads it");
+    let expected = runner.run(input).expect("tract runs it");
+    let reference = serde_json::json!({
+        "input_shape": runner.input_shape(), "input": input, "expected": expected, "tolerance": 1e-4
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("picked.onnx"), model).expect("write model");
+    std::fs::write(dir.path().join("picked.json"), reference.to_string()).expect("write reference");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/check_onnx.py");
+    let out = Command::new(&python).arg(&script).arg(dir.path()).output().expect("run check_onnx.py");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && stdout.contains("1 of 1 models pass"), "check_onnx.py: {stdout}");
 }
