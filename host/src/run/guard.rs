@@ -31,6 +31,16 @@ const RUN_ENTRIES: &[&str] = &[
     "summary.tmp",
     "pareto.svg",
     "pareto.tmp",
+    "front_by_generation.svg",
+    "front_by_generation.tmp",
+    "hypervolume.svg",
+    "hypervolume.tmp",
+    "progress.svg",
+    "progress.tmp",
+    "front",
+    "front.json",
+    "front.csv",
+    "front.tmp",
     super::lock::LOCK_FILE,
 ];
 
