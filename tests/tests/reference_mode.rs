@@ -89,6 +89,7 @@ fn evolve_reference_records_every_reference_setting_and_runs() {
     let config = std::fs::read_to_string(out.join("config.toml")).expect("config.toml");
     for line in [
         "reference = true",
+        "preset = \"paper\"",
         "resize = 32",
         "pool_padding = \"reference\"",
         "loss = \"double_softmax\"",

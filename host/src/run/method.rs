@@ -15,6 +15,7 @@
 //! | `measure_batch` | `one` sample per inference | `evolved` batch size (figures per sample) |
 //! | `retrain` | `scratch`: selection retrains from scratch | `reference`: top up from own weights |
 //! | `archive` | `final` modules, trained, on their real input | `reference`: every state, untrained |
+//! | `preset` | `energy` | `paper` (the reference's configuration; another preset or `[[fitness]]` is kept) |
 //! | `unsuffixed_metrics` | `partition_mean` | `two_head`: the two-head network, measured |
 //! | `inherit_weights` | on | off |
 //! | `race_margin`, `init_draws` | as set | off |
@@ -29,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use super::EvolveConfig;
 use crate::evolve::archive::ArchivePolicy;
 use crate::evolve::engine::RetrainRule;
-use crate::evolve::fitness::UnsuffixedMetrics;
+use crate::evolve::fitness::{Preset, UnsuffixedMetrics};
 use crate::netspec::PoolPadding;
 use crate::nn::train::{BudgetCheck, LarsScheduleKind, LossKind, TrainLongerOptimizer};
 use crate::pipeline::MeasureBatch;
@@ -46,6 +47,7 @@ pub const NOT_REPRODUCED: &[&str] = &[
 
 /// The config keys of the method choices (the table above), as the summary records them.
 pub const METHOD_KEYS: &[&str] = &[
+    "preset",
     "pool_padding",
     "resize",
     "loss",
@@ -102,6 +104,10 @@ pub fn apply_reference(config: &mut EvolveConfig) {
         ($($field:ident = $value:expr),* $(,)?) => {
             $( if config.$field == defaults.$field { config.$field = $value; } )*
         };
+    }
+    if config.fitness.is_none() {
+        // the reference's own configuration; wattevo's `energy` preset does not exist there
+        set_if_default!(preset = Preset::Paper);
     }
     set_if_default!(
         pool_padding = PoolPadding::Reference,
@@ -174,6 +180,7 @@ mod tests {
         let mut config = EvolveConfig { reference: true, race_margin: Some(0.05), init_draws: 8, ..Default::default() };
         apply_reference(&mut config);
         assert_eq!(config.pool_padding, PoolPadding::Reference);
+        assert_eq!(config.preset, Preset::Paper, "the reference's fitness");
         assert_eq!(config.loss, LossKind::DoubleSoftmax);
         assert_eq!(config.lars_schedule, LarsScheduleKind::Reference);
         assert_eq!(config.train_longer_optimizer, TrainLongerOptimizer::Fresh);
