@@ -12,6 +12,8 @@
 use std::collections::BTreeMap;
 
 use plotters::coord::Shift;
+use plotters::coord::combinators::LogCoord;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use super::front::{Front, Model};
@@ -53,23 +55,34 @@ fn energy_range(models: &[Model]) -> std::ops::Range<f64> {
     (lo / 1.5)..(hi * 1.5)
 }
 
+/// The axes of accuracy (fitness split) against energy per inference (mJ, log scale) covering
+/// `models`, with their mesh drawn.
+fn accuracy_energy_chart<'a, 'b>(
+    root: &'a Area<'b>,
+    caption: String,
+    models: &[Model],
+) -> Result<ChartContext<'a, SVGBackend<'b>, Cartesian2d<LogCoord<f64>, RangedCoordf64>>, String> {
+    let mut chart = ChartBuilder::on(root)
+        .caption(caption, ("sans-serif", 15))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(55)
+        .build_cartesian_2d(energy_range(models).log_scale(), 0.0f64..1.0)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .x_desc("energy per inference (mJ, log scale)")
+        .y_desc("accuracy (fitness split)")
+        .draw()
+        .map_err(|e| e.to_string())?;
+    Ok(chart)
+}
+
 /// `pareto.svg`: every model and the front; `source` labels the power figures.
 pub fn pareto_svg(models: &[Model], front: &Front, source: &str) -> Result<String, PlotError> {
     draw("pareto.svg", |root| {
         let caption = format!("accuracy vs energy per inference — {source}");
-        let mut chart = ChartBuilder::on(root)
-            .caption(caption, ("sans-serif", 15))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(55)
-            .build_cartesian_2d(energy_range(models).log_scale(), 0.0f64..1.0)
-            .map_err(|e| e.to_string())?;
-        chart
-            .configure_mesh()
-            .x_desc("energy per inference (mJ, log scale)")
-            .y_desc("accuracy (fitness split)")
-            .draw()
-            .map_err(|e| e.to_string())?;
+        let mut chart = accuracy_energy_chart(root, caption, models)?;
         for (partition, colour) in PARTITION_COLOURS.iter().enumerate() {
             let label = if partition == 0 { "partition 0 (full)" } else { "partition 1 (early exit)" };
             let colour = *colour;
@@ -118,19 +131,7 @@ fn fronts_by_generation(models: &[Model]) -> Vec<(usize, Vec<Model>)> {
 pub fn fronts_svg(models: &[Model], source: &str) -> Result<String, PlotError> {
     let fronts = fronts_by_generation(models);
     draw("front_by_generation.svg", |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(format!("the front after each generation — {source}"), ("sans-serif", 15))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(55)
-            .build_cartesian_2d(energy_range(models).log_scale(), 0.0f64..1.0)
-            .map_err(|e| e.to_string())?;
-        chart
-            .configure_mesh()
-            .x_desc("energy per inference (mJ, log scale)")
-            .y_desc("accuracy (fitness split)")
-            .draw()
-            .map_err(|e| e.to_string())?;
+        let mut chart = accuracy_energy_chart(root, format!("the front after each generation — {source}"), models)?;
         let n = fronts.len().max(1);
         for (i, (_, front)) in fronts.iter().enumerate() {
             let shade = (200.0 * (1.0 - (i + 1) as f64 / n as f64)) as u8;
