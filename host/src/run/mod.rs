@@ -357,6 +357,6 @@ pub fn run(
         front_size: pareto.members.len(),
         front_hypervolume: pareto.hypervolume(),
     };
-    summary::write_reports(&summary, run_dir)?;
+    summary::write_reports(&summary, &lines, &pareto, run_dir)?;
     Ok(summary)
 }

@@ -11,7 +11,7 @@ use crate::data::DataSplits;
 use crate::evolve::candidate::Candidate;
 use crate::evolve::checkpoint::RunStats;
 use crate::evolve::fitness::Metrics;
-use crate::evolve::runlog::read_log;
+use crate::evolve::runlog::LogLine;
 use crate::files::write_atomic;
 use crate::genome::SearchSpace;
 use crate::pipeline::{Schedule, WallAccount, export_partitions, reload_trained, weights_dir};
@@ -93,19 +93,21 @@ pub fn export_best(
     Ok(out)
 }
 
-/// Writes the plots (from `log.jsonl`: `pareto.svg`, `front_by_generation.svg`,
-/// `hypervolume.svg`, `progress.svg`) and `summary.json`. A plot that cannot be drawn is a
-/// warning, not a failed run.
-pub fn write_reports(summary: &RunSummary, run_dir: &Path) -> Result<(), RunError> {
-    let log = run_dir.join("log.jsonl");
-    let lines = read_log(&log).map_err(RunError::io("reading", &log))?;
-    let models = super::front::models(&lines);
-    let front = super::front::Front::of_log(&lines, None);
+/// Writes the plots of the run's logged candidates `lines` and their `front`
+/// (`pareto.svg`, `front_by_generation.svg`, `hypervolume.svg`, `progress.svg`) and
+/// `summary.json`. A plot that cannot be drawn is a warning, not a failed run.
+pub fn write_reports(
+    summary: &RunSummary,
+    lines: &[LogLine],
+    front: &super::front::Front,
+    run_dir: &Path,
+) -> Result<(), RunError> {
+    let models = super::front::models(lines);
     let source = &summary.source;
     let plots = [
-        ("pareto.svg", plot::pareto_svg(&models, &front, source)),
+        ("pareto.svg", plot::pareto_svg(&models, front, source)),
         ("front_by_generation.svg", plot::fronts_svg(&models, source)),
-        ("hypervolume.svg", plot::hypervolume_svg(&front, source)),
+        ("hypervolume.svg", plot::hypervolume_svg(front, source)),
         ("progress.svg", plot::progress_svg(&models, source)),
     ];
     for (name, svg) in plots {
