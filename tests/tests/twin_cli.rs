@@ -83,7 +83,7 @@ fn calibrating_the_simulated_board_recovers_its_twin_and_the_fitted_profile_runs
     let json: Value = serde_json::from_str(&stdout).expect("JSON");
     assert_eq!(json["handshake"]["board_name"], "sim-fitted");
     let source = json["source"].as_str().expect("source");
-    assert!(source.contains("twin pi4b-fitted-sim v1"), "labelled with the fitted twin: {source}");
+    assert!(source.contains("twin pi4b-fitted-sim v2"), "labelled with the fitted twin: {source}");
     assert_eq!(json["simulated"], Value::Bool(true));
 }
 

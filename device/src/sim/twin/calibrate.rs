@@ -9,7 +9,11 @@
 //!    for the unknowns `overhead, 1/rate_conv, 1/rate_depthwise, 1/rate_matmul, 1/rate_elementwise,
 //!    1/bw_llc, 1/bw_dram`;
 //! 2. dynamic energy per inference, with the fitted times:
-//!    `E = core_w · Σ cores·t + neon_w · Σ T·t_compute + e_llc · B_llc + e_dram · B_dram`.
+//!    `E = core_w · Σ (cores·t − (1 − s)·t_dram) + neon_w · Σ T·t_compute + e_llc · B_llc + e_dram · B_dram`.
+//!
+//! The stalled core's share `s` stays at its prior: a stalled core's power and DRAM energy both
+//! grow with the bytes from DRAM, so no set of measurements tells them apart (their sum is
+//! what the fit pins down).
 //!
 //! Idle power is the mean of the measured idle figures. A constant no reference model
 //! exercises keeps its prior value.
@@ -118,7 +122,7 @@ pub fn time_features(twin: &Twin, facts: &ModelFacts) -> [f64; 7] {
 pub fn energy_features(twin: &Twin, facts: &ModelFacts) -> [f64; 4] {
     twin.estimate(facts).iter().fold([0.0; 4], |x, op| {
         [
-            x[0] + op.busy_cores * op.time_s,
+            x[0] + op.busy_cores * op.time_s - (1.0 - twin.soc.power.stall_core_share) * op.dram_wait_s,
             x[1] + op.compute_cores * op.compute_s,
             x[2] + op.bytes_from_llc * 1e-9,
             x[3] + op.bytes_to_dram * 1e-9,

@@ -87,6 +87,15 @@ pub struct SocPower {
     pub neon_w: f64,
     /// Energy per byte served by the last-level cache, nanojoules.
     pub llc_nj_per_byte: f64,
+    /// Share of a busy core's power (`core_w`) it still draws while it waits on DRAM: clock
+    /// tree and leakage stay, the pipeline idles. 1 charges a stalled core as a computing one
+    /// (twin files written before this key existed).
+    #[serde(default = "one")]
+    pub stall_core_share: f64,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 /// Why a twin file could not be used.
@@ -181,8 +190,13 @@ impl TwinFile {
                 return Err(format!("{key} = {v}: must be zero or more"));
             }
         }
-        if !(0.0..=1.0).contains(&self.soc.llc_usable) || !(0.0..=1.0).contains(&t.parallel_efficiency) {
-            return Err("soc.llc_usable and time.parallel_efficiency must lie in 0..=1".into());
+        let shares = [
+            ("soc.llc_usable", self.soc.llc_usable),
+            ("time.parallel_efficiency", t.parallel_efficiency),
+            ("power.stall_core_share", self.power.stall_core_share),
+        ];
+        if let Some((key, v)) = shares.iter().find(|(_, v)| !(0.0..=1.0).contains(v)) {
+            return Err(format!("{key} = {v}: must lie in 0..=1"));
         }
         if self.soc.cores == 0 {
             return Err("soc.cores must be at least 1".into());
@@ -202,7 +216,7 @@ mod tests {
             assert_eq!(twin.twin.name, *name);
             assert!(twin.twin.version >= 1);
         }
-        assert_eq!(TwinFile::bundled("pi4b").map(|t| t.label()).as_deref(), Some("twin pi4b v1"));
+        assert_eq!(TwinFile::bundled("pi4b").map(|t| t.label()).as_deref(), Some("twin pi4b v2"));
         assert!(TwinFile::bundled("cray").is_none());
     }
 
@@ -214,5 +228,17 @@ mod tests {
         let text = BUNDLED_TWINS[0].1.replace("[power]", "[power]\nwarp_w = 1.0");
         let error = TwinFile::parse("t.toml", &text).expect_err("unknown key");
         assert!(error.to_string().contains("warp_w"), "{error}");
+    }
+
+    #[test]
+    fn the_stalled_core_share_is_checked_and_defaults_to_a_full_core() {
+        let (_, pi4b) = BUNDLED_TWINS[0];
+        let text = pi4b.replace("stall_core_share = 0.5", "stall_core_share = 1.5");
+        let error = TwinFile::parse("t.toml", &text).expect_err("share above 1");
+        assert!(error.to_string().contains("power.stall_core_share = 1.5"), "{error}");
+        // a twin file written before the key existed (a v1 fit) keeps its meaning
+        let older: String = pi4b.lines().filter(|l| !l.starts_with("stall_core_share")).collect::<Vec<_>>().join("\n");
+        assert_eq!(TwinFile::parse("old.toml", &older).expect("v1 file").power.stall_core_share, 1.0);
+        assert_eq!(TwinFile::bundled("pi4b").expect("bundled").power.stall_core_share, 0.5);
     }
 }

@@ -6,12 +6,14 @@
 //! t_i = overhead + work_i / (rate_kind · eff_i · s_i) + B_llc,i / bw_llc + B_dram,i / bw_dram
 //! eff_i = m / (m + tile_m) · k / (k + tile_k)   (dense matrix products; 1 otherwise)
 //! s_i   = 1 + (T − 1) · parallel_efficiency       (matrix products; 1 otherwise)
-//! P_i   = idle + core_w · cores_i + neon_w · T_i · u_i + e_llc · B_llc,i / t_i + e_dram · B_dram,i / t_i
+//! P_i   = idle + core_w · (cores_i − (1 − s) · w_i) + neon_w · T_i · u_i + e_llc · B_llc,i / t_i + e_dram · B_dram,i / t_i
 //! ```
 //!
 //! `work` is MACs for matrix kinds, element operations otherwise; `cores_i` the mean busy
 //! cores (T during a matrix product's compute, 1 otherwise), `u_i` the share of `t_i` spent
-//! computing. Energy is `P_i · t_i`; dynamic energy leaves idle out.
+//! computing, `w_i` the share spent waiting on DRAM (`B_dram,i / bw_dram / t_i`), during which a
+//! core draws the share `s` (`stall_core_share`) of `core_w`. Energy is `P_i · t_i`; dynamic
+//! energy leaves idle out.
 //!
 //! Caches, in steady state (inferences back to back): a model whose footprint (all weights +
 //! the largest operator's activations) fits the usable last-level cache `L` moves nothing to
@@ -55,6 +57,8 @@ pub struct OpEstimate {
     pub compute_s: f64,
     /// Memory time, seconds.
     pub memory_s: f64,
+    /// The part of `memory_s` spent waiting on DRAM, seconds.
+    pub dram_wait_s: f64,
     /// Total time, seconds.
     pub time_s: f64,
     /// Mean busy cores over the operator.
@@ -166,11 +170,13 @@ impl Twin {
         let traffic = self.traffic(op, footprint, hit);
         let overhead_s = if op.kind == OpKind::Layout { 0.0 } else { t.op_overhead_us * 1e-6 };
         let compute_s = self.effective_work(op) / self.rate(op.kind);
-        let memory_s = traffic.llc / (t.llc_gb_s * 1e9) + traffic.dram / (t.dram_gb_s * 1e9);
+        let dram_wait_s = traffic.dram / (t.dram_gb_s * 1e9);
+        let memory_s = traffic.llc / (t.llc_gb_s * 1e9) + dram_wait_s;
         let time_s = overhead_s + compute_s + memory_s;
         let compute_cores = if op.kind.is_matrix() { self.threads() } else { 1.0 };
         let busy_cores = if time_s > 0.0 { (compute_cores * compute_s + (time_s - compute_s)) / time_s } else { 0.0 };
-        let dynamic_energy_j = self.board.core_w * busy_cores * time_s
+        let stalled_core_s = (1.0 - self.soc.power.stall_core_share) * dram_wait_s;
+        let dynamic_energy_j = self.board.core_w * (busy_cores * time_s - stalled_core_s)
             + self.soc.power.neon_w * compute_cores * compute_s
             + self.soc.power.llc_nj_per_byte * 1e-9 * traffic.llc
             + self.board.dram_nj_per_byte * 1e-9 * traffic.dram;
@@ -185,6 +191,7 @@ impl Twin {
             overhead_s,
             compute_s,
             memory_s,
+            dram_wait_s,
             time_s,
             busy_cores,
             compute_cores,
