@@ -41,6 +41,18 @@ fn a_run_writes_its_front_and_pick_copies_out_a_member() {
         let svg = std::fs::read_to_string(out.join(plot)).unwrap_or_else(|e| panic!("{plot}: {e}"));
         assert!(svg.starts_with("<svg") && svg.contains("SIMULATED"), "{plot} names where its figures come from");
     }
+    // the log reports the front after every generation; against its fixed reference point the
+    // hypervolume never falls (the front only gains)
+    let volumes: Vec<f64> = stderr
+        .lines()
+        .filter_map(|l| l.split("front after generation ").nth(1))
+        .map(|rest| {
+            let hv = rest.split("hypervolume ").nth(1).and_then(|r| r.split_whitespace().next());
+            hv.and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("no hypervolume in `{rest}`"))
+        })
+        .collect();
+    assert_eq!(volumes.len(), 3, "one line per generation: {stderr}");
+    assert!(volumes.windows(2).all(|w| w[1] >= w[0]), "{volumes:?}");
     let csv = std::fs::read_to_string(out.join("front.csv")).expect("front.csv");
     assert_eq!(csv.lines().count(), members.len() + 1, "{csv}");
 

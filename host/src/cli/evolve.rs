@@ -17,6 +17,7 @@ use crate::data::DatasetName;
 use crate::evolve::engine::Progress;
 use crate::evolve::engine::Strategy;
 use crate::evolve::fitness::Preset;
+use crate::run::front::FrontSoFar;
 use crate::run::{EvolveConfig, RunMode, RunObserver, RunSummary, SpacePreset, run, signals};
 
 /// Evolve networks that are accurate and frugal on a board.
@@ -236,6 +237,19 @@ impl RunObserver for RunDisplay {
                 progress::say(bar, line);
             }
         }
+    }
+
+    fn front(&self, generation: usize, front: &FrontSoFar) {
+        progress::say(
+            &self.bar,
+            format!(
+                "front after generation {generation}: {} of {} models, hypervolume {:.5} accuracy × mJ (reference: accuracy 0, {:.5} mJ)",
+                front.members,
+                front.models,
+                front.hypervolume,
+                front.reference_energy_j * 1e3
+            ),
+        );
     }
 }
 

@@ -121,6 +121,41 @@ pub fn models(lines: &[LogLine]) -> Vec<Model> {
     out
 }
 
+/// The front of a run in progress, as its log reports it after each generation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrontSoFar {
+    /// Models on the front.
+    pub members: usize,
+    /// Valid models evaluated so far.
+    pub models: usize,
+    /// Its hypervolume against `reference_energy_j` (accuracy × mJ).
+    pub hypervolume: f64,
+    /// The reference point's energy, joules: 1.1 × the largest energy of the first generation
+    /// with a valid model, fixed for the whole run so that the log's lines compare.
+    pub reference_energy_j: f64,
+}
+
+impl FrontSoFar {
+    /// The front of the models in `lines`; `None` before any valid model.
+    pub fn of_log(lines: &[LogLine]) -> Option<FrontSoFar> {
+        Self::of_models(&models(lines))
+    }
+
+    /// The front of `all`; `None` when it is empty.
+    pub fn of_models(all: &[Model]) -> Option<FrontSoFar> {
+        let first = all.iter().map(|m| m.generation).min()?;
+        let largest = all.iter().filter(|m| m.generation == first).map(|m| m.energy_j).fold(0.0, f64::max);
+        let reference_energy_j = (1.1 * largest).max(f64::MIN_POSITIVE);
+        let front = non_dominated(all);
+        Some(FrontSoFar {
+            members: front.len(),
+            models: all.len(),
+            hypervolume: front_hypervolume(&front, reference_energy_j),
+            reference_energy_j,
+        })
+    }
+}
+
 /// The non-dominated models among `models`, cheapest first.
 pub(crate) fn non_dominated(models: &[Model]) -> Vec<Model> {
     let points: Vec<Point> = models.iter().map(Model::point).collect();
@@ -302,6 +337,27 @@ mod tests {
         let hv = front_hypervolume(&front, 5e-3);
         let by_hand = 0.6 * (1.0 - 0.5) + 0.7 * (2.0 - 1.0) + 0.8 * (4.0 - 2.0) + 0.9 * (5.0 - 4.0);
         assert!((hv - by_hand).abs() < 1e-12, "{hv} vs {by_hand}");
+    }
+
+    #[test]
+    fn the_logs_front_keeps_the_first_generations_reference() {
+        assert_eq!(FrontSoFar::of_models(&[]), None);
+        let all = vec![
+            model(0, 0, 0, 0.80, 2e-3),
+            model(0, 0, 1, 0.70, 1e-3),
+            model(1, 0, 0, 0.75, 3e-3),
+            model(2, 1, 0, 0.90, 4e-3), // on the front, beyond generation 0's reference
+            model(3, 1, 1, 0.60, 5e-4),
+        ];
+        let front = FrontSoFar::of_models(&all).expect("front");
+        assert_eq!((front.members, front.models), (4, 5));
+        assert!((front.reference_energy_j - 3.3e-3).abs() < 1e-15, "1.1 × generation 0's 3 mJ");
+        let by_hand = 0.6 * (1.0 - 0.5) + 0.7 * (2.0 - 1.0) + 0.8 * (3.3 - 2.0);
+        assert!((front.hypervolume - by_hand).abs() < 1e-12, "{} vs {by_hand}", front.hypervolume);
+        // generation 0 alone: the same reference, a smaller hypervolume
+        let first = FrontSoFar::of_models(&all[..3]).expect("generation 0");
+        assert_eq!(first.reference_energy_j, front.reference_energy_j);
+        assert!(first.hypervolume < front.hypervolume);
     }
 
     #[test]

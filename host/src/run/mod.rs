@@ -54,6 +54,9 @@ pub trait RunObserver {
     fn phase(&self, _phase: &str) {}
     /// The engine's progress.
     fn progress(&self, _progress: Progress<'_>) {}
+    /// The front of the models evaluated up to the end of `generation` (after its
+    /// [`Progress::GenerationDone`]).
+    fn front(&self, _generation: usize, _front: &front::FrontSoFar) {}
 }
 
 /// An observer that ignores everything.
@@ -286,6 +289,19 @@ fn prepare_dir(config: &EvolveConfig, run_dir: &Path, mode: RunMode) -> Result<R
     Ok(lock)
 }
 
+/// Tells `observer` the front after `generation`, read back from the log the engine has just
+/// synced (a log that cannot be read is reported and skipped: the run goes on).
+fn report_front(log_path: &Path, generation: usize, observer: &dyn RunObserver) {
+    match crate::evolve::runlog::read_log(log_path) {
+        Ok(lines) => {
+            if let Some(front) = front::FrontSoFar::of_log(&lines) {
+                observer.front(generation, &front);
+            }
+        }
+        Err(err) => tracing::warn!("reading {} for the front after generation {generation}: {err}", log_path.display()),
+    }
+}
+
 /// Runs (or continues, per `mode`) the evolution in `run_dir` and writes its report.
 pub fn run(
     config: &EvolveConfig,
@@ -327,7 +343,17 @@ pub fn run(
     engine.set_interrupt(signals::flag());
     observer.started(engine.state().generation, engine.state().stats.evaluations);
     let limit = (config.minutes > 0.0).then(|| std::time::Duration::from_secs_f64(config.minutes * 60.0));
-    engine.run_for(limit, &mut |p| observer.progress(p))?;
+    let log_path = run_dir.join("log.jsonl");
+    engine.run_for(limit, &mut |p| {
+        let ended = match &p {
+            Progress::GenerationDone { generation, .. } => Some(*generation),
+            _ => None,
+        };
+        observer.progress(p);
+        if let Some(generation) = ended {
+            report_front(&log_path, generation, observer);
+        }
+    })?;
     let (schedule, wall) = (engine.evaluator_mut().schedule, engine.evaluator_mut().wall);
     let state = engine.state().clone();
     let best = state.best.as_ref().ok_or(RunError::NothingEvaluated)?;
@@ -335,7 +361,6 @@ pub fn run(
         return Err(RunError::NothingValid { evaluations: state.stats.evaluations });
     }
     let best_models = summary::export_best(&space, &data, best, run_dir)?;
-    let log_path = run_dir.join("log.jsonl");
     let lines = crate::evolve::runlog::read_log(&log_path).map_err(RunError::io("reading", &log_path))?;
     let mut pareto = front::Front::of_log(&lines, None);
     front::write_front(&mut pareto, &lines, &space, run_dir)?;
