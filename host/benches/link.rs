@@ -11,7 +11,7 @@ use wattevo::board::profiles::load_profile;
 
 fn main() -> anyhow::Result<()> {
     let profile = load_profile("sim")?;
-    let mut sim = SimAgent::spawn(&profile, None)?;
+    let mut sim = SimAgent::spawn(&profile, None, "sim")?;
     let mut client = sim.connect(Duration::from_secs(5))?;
 
     // 1 MB of seeded bytes: the agent refuses it as ONNX at commit, after every chunk went over.

@@ -34,6 +34,21 @@ pub struct BoardProfile {
     /// Thermal gate.
     #[serde(default)]
     pub thermal: ThermalSettings,
+    /// How much boards of this kind differ from each other (`[tolerance]`); a simulated farm
+    /// draws each board's power figures from it.
+    #[serde(default)]
+    pub tolerance: ToleranceSettings,
+}
+
+/// Board-to-board spread of one kind of board, one standard deviation in percent of the
+/// profile's figure. Zero: every board alike.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ToleranceSettings {
+    /// Spread of the idle power (regulator, shunt, peripherals), percent.
+    pub idle_pct: f64,
+    /// Spread of the power per busy core (silicon, temperature), percent.
+    pub core_pct: f64,
 }
 
 /// Serial link settings.

@@ -13,7 +13,7 @@ use wattevo_proto::{ModelHash, UploadBeginRequest, UploadChunkRequest};
 fn start_sim() -> SimAgent {
     let profile = load_profile("sim").expect("sim profile");
     bin("wattevo-agent"); // a clear panic when the agent is not built
-    SimAgent::spawn(&profile, None).expect("spawn the sim agent")
+    SimAgent::spawn(&profile, None, "sim").expect("spawn the sim agent")
 }
 
 #[test]

@@ -142,34 +142,41 @@ impl FakeAgent {
     }
 
     fn hello(&self) -> HelloResponse {
-        HelloResponse {
-            protocol_version: self.faults.protocol_version.unwrap_or(wattevo_proto::PROTOCOL_VERSION),
-            agent_version: "fake".into(),
-            tract_version: "none".into(),
-            board_name: "fake".into(),
-            sensor: SensorInfo {
-                kind: SensorKind::PowerModel,
-                i2c_bus: 0,
-                i2c_address: 0,
-                shunt_ohms: 0.1,
-                max_current_a: 3.2,
-                current_lsb_a: 1e-4,
-                calibration: 4096,
-                adc_mode: "none".into(),
-                bus_voltage_v: 5.0,
-            },
-            cpu: CpuInfo {
-                arch: std::env::consts::ARCH.into(),
-                model: "fake".into(),
-                cores: 1,
-                kernel: String::new(),
-                governor: String::new(),
-                tract_threads: 1,
-            },
-            max_model_bytes: MAX_MODEL_BYTES,
-            max_chunk_bytes: MAX_CHUNK_BYTES,
-            twin: String::new(),
-        }
+        let mut hello = placeholder_hello();
+        hello.protocol_version = self.faults.protocol_version.unwrap_or(wattevo_proto::PROTOCOL_VERSION);
+        hello
+    }
+}
+
+/// The fake agent's handshake: board `fake`, agent `fake`, tract `none`, no twin.
+pub fn placeholder_hello() -> HelloResponse {
+    HelloResponse {
+        protocol_version: wattevo_proto::PROTOCOL_VERSION,
+        agent_version: "fake".into(),
+        tract_version: "none".into(),
+        board_name: "fake".into(),
+        sensor: SensorInfo {
+            kind: SensorKind::PowerModel,
+            i2c_bus: 0,
+            i2c_address: 0,
+            shunt_ohms: 0.1,
+            max_current_a: 3.2,
+            current_lsb_a: 1e-4,
+            calibration: 4096,
+            adc_mode: "none".into(),
+            bus_voltage_v: 5.0,
+        },
+        cpu: CpuInfo {
+            arch: std::env::consts::ARCH.into(),
+            model: "fake".into(),
+            cores: 1,
+            kernel: String::new(),
+            governor: String::new(),
+            tract_threads: 1,
+        },
+        max_model_bytes: MAX_MODEL_BYTES,
+        max_chunk_bytes: MAX_CHUNK_BYTES,
+        twin: String::new(),
     }
 }
 

@@ -24,6 +24,7 @@ pub mod client;
 mod error;
 #[cfg(any(test, feature = "test-support"))]
 pub mod fake;
+pub mod farm;
 pub mod link;
 pub mod measure_overrides;
 pub mod profiles;
@@ -37,8 +38,9 @@ mod tests;
 
 pub use client::{BoardClient, measure_timeout};
 pub use error::ClientError;
+pub use farm::{Farm, FarmBoard, FarmError};
 pub use link::{Link, LinkLabel, LinkStats};
 pub use measure_overrides::MeasureOverrides;
-pub use session::{BoardError, BoardSession, OpenOptions, measure_request, source_label};
+pub use session::{BoardError, BoardSession, OpenOptions, measure_protocol, measure_request, source_label};
 pub use sim::SimAgent;
 pub use upload::{ModelUpload, UploadReport, UploadSkip};

@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use serialport::TTYPort;
-use wattevo_proto::{BoardProfile, HelloResponse, MeasureRequest, Measurement, ModelHash, SensorSource};
+use wattevo_proto::{
+    BoardProfile, HelloResponse, MeasureProtocol, MeasureRequest, Measurement, ModelHash, SensorSource,
+};
 
 use super::client::BoardClient;
 use super::error::ClientError;
@@ -77,12 +79,20 @@ pub struct OpenOptions {
     pub port: Option<String>,
     /// Run directory for the simulated agent's log (a temporary file otherwise).
     pub run_dir: Option<std::path::PathBuf>,
+    /// The board's id in a farm (names the simulated agent's log `agent-<id>.log`); `None`:
+    /// the profile's name.
+    pub board_id: Option<String>,
 }
 
 impl BoardSession {
     /// Opens `board` (a profile path or bare name such as `sim`, `pi4b`) and says `Hello`.
     pub fn open(board: &str, options: &OpenOptions) -> Result<Self, BoardError> {
-        let profile = load_profile(board)?;
+        Self::open_profile(load_profile(board)?, options)
+    }
+
+    /// Opens the board of a loaded `profile` (a farm's board, drawn from its profile) and says
+    /// `Hello`.
+    pub fn open_profile(profile: LoadedProfile, options: &OpenOptions) -> Result<Self, BoardError> {
         let timeout = Duration::from_millis(u64::from(profile.profile.serial.timeout_ms));
         let port = options
             .port
@@ -97,7 +107,8 @@ impl BoardSession {
                 Ok(Self { client, profile, hello, sim: None })
             }
             None if profile.profile.sensor.source == SensorSource::EmulatedIna219 => {
-                let mut sim = SimAgent::spawn(&profile, options.run_dir.as_deref())?;
+                let log_name = options.board_id.clone().unwrap_or_else(|| profile.profile.name.clone());
+                let mut sim = SimAgent::spawn(&profile, options.run_dir.as_deref(), &log_name)?;
                 let client = sim.connect(timeout)?;
                 let hello = client.handshake().cloned().ok_or_else(|| ClientError::Unexpected {
                     link: client.label().to_string(),
@@ -166,9 +177,15 @@ pub fn measure_request(
     input_shape: Vec<u32>,
     input_seed: u64,
 ) -> MeasureRequest {
+    let protocol = measure_protocol(profile, overrides);
+    MeasureRequest { hash, input_shape, input_seed, protocol, thermal_wait_ms: profile.thermal.max_wait_ms }
+}
+
+/// The protocol a measurement on `profile`'s board follows: the profile's, with `overrides`.
+pub fn measure_protocol(profile: &BoardProfile, overrides: &MeasureOverrides) -> MeasureProtocol {
     let mut protocol = profile.measure.clone().with_consistent_repetitions();
     overrides.apply(&mut protocol);
-    MeasureRequest { hash, input_shape, input_seed, protocol, thermal_wait_ms: profile.thermal.max_wait_ms }
+    protocol
 }
 
 #[cfg(test)]

@@ -92,13 +92,13 @@ pub struct SimAgent {
 
 impl SimAgent {
     /// Starts the agent on a fresh pty with `profile`. With `run_dir`, the agent's stderr goes
-    /// to `<run_dir>/agent-<board>.log` (kept); otherwise to a temporary file removed on drop.
-    pub fn spawn(profile: &LoadedProfile, run_dir: Option<&Path>) -> Result<Self, SimError> {
+    /// to `<run_dir>/agent-<log_name>.log` (kept); otherwise to a temporary file removed on drop.
+    pub fn spawn(profile: &LoadedProfile, run_dir: Option<&Path>, log_name: &str) -> Result<Self, SimError> {
         let agent = find_agent()?;
         let (master, slave) = open_pty()?;
         let slave_path = slave.name().unwrap_or_default();
         let (profile_path, profile_file) = profile_path(profile)?;
-        let (log_path, log_file) = log_path(&profile.profile.name, run_dir)?;
+        let (log_path, log_file) = log_path(log_name, run_dir)?;
         let log = std::fs::File::create(&log_path)
             .map_err(|source| SimError::Io { what: format!("creating log {}", log_path.display()), source })?;
         // Its own process group: a Ctrl-C in the terminal goes to the host, which decides when

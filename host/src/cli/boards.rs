@@ -87,7 +87,7 @@ impl BoardsArgs {
 
     fn check(&self, board: &str) -> anyhow::Result<ExitCode> {
         let progress = spinner(self.json);
-        let options = OpenOptions { port: self.port.clone(), run_dir: None };
+        let options = OpenOptions { port: self.port.clone(), run_dir: None, board_id: None };
         let mut session = match open_board(board, &options, &progress)? {
             Ok(session) => session,
             Err(exit) => return Ok(exit),

@@ -39,7 +39,7 @@ impl CalibrateJob<'_> {
     /// Runs the calibration.
     pub fn run(self) -> anyhow::Result<ExitCode> {
         let progress = spinner(self.json);
-        let options = OpenOptions { port: self.port.clone(), run_dir: None };
+        let options = OpenOptions { port: self.port.clone(), run_dir: None, board_id: None };
         let mut session = match open_board(self.board, &options, &progress)? {
             Ok(session) => session,
             Err(exit) => return Ok(exit),

@@ -37,12 +37,31 @@ pub struct EvolveArgs {
     /// Directory of the dataset files.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    /// Board profile (path or bundled name: sim, pi4b, pi5, pizero2w).
+    /// Board profile (path or bundled name: sim, pi4b, pi5, pizero2w), or a farm file: a TOML
+    /// list of boards (`[[board]]` with `profile`, `port`, `id`, `count`) that measure candidates
+    /// in parallel; a failing board leaves the farm and the others carry on (boards/farms/sim3.toml).
     #[arg(long)]
     pub board: Option<String>,
     /// Serial port of a real board (/dev/ttyUSB0).
     #[arg(long)]
     pub port: Option<String>,
+    /// Reopen attempts after a board fails, before the run stops (one board) or the board
+    /// leaves the farm [default: 2].
+    #[arg(long)]
+    pub board_retries: Option<usize>,
+    /// A farm's boards measure a reference model (and their idle power) at the start and every
+    /// N generations, into farm.jsonl; 0: at the start only [default: 10].
+    #[arg(long)]
+    pub farm_calibrate_every: Option<usize>,
+    /// At the end of a farm's run, N front models are measured again on another board and the
+    /// differences reported (how far boards of one kind agree) [default: 5; 0: none].
+    #[arg(long)]
+    pub farm_cross_check: Option<usize>,
+    /// A measurement cache shared between runs (one file per measurement, keyed by
+    /// architecture, board kind, agent and tract versions and protocol): a model measured by
+    /// any run using DIR is not measured again.
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
     /// Fitness preset.
     #[arg(long, value_parser = named::<Preset>())]
     pub preset: Option<Preset>,
@@ -123,8 +142,12 @@ impl EvolveArgs {
             ($($field:ident),*) => { $( if let Some(v) = self.$field.clone() { c.$field = v; } )* };
         }
         take!(dataset, board, preset, space, generations, lambda, strategy, mu, train_seconds, train_epochs, seed);
+        take!(board_retries, farm_calibrate_every, farm_cross_check);
         if self.data_dir.is_some() {
             c.data_dir = self.data_dir.clone();
+        }
+        if self.cache.is_some() {
+            c.cache = self.cache.clone();
         }
         if self.port.is_some() {
             c.port = self.port.clone();

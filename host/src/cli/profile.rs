@@ -53,7 +53,7 @@ impl ProfileArgs {
         let bytes = std::fs::read(&self.model).with_context(|| format!("reading model {name}"))?;
         let input_shape = onnx_input_shape(&bytes, &name)?;
         let progress = spinner(self.json);
-        let options = OpenOptions { port: self.port.clone(), run_dir: self.run_dir.clone() };
+        let options = OpenOptions { port: self.port.clone(), run_dir: self.run_dir.clone(), board_id: None };
         let mut session = match open_board(&self.board, &options, &progress)? {
             Ok(session) => session,
             Err(exit) => return Ok(exit),

@@ -125,6 +125,9 @@ pub struct Evaluation {
     pub module_states: Vec<ModuleCost>,
     /// The phenotype text, for the log.
     pub phenotype: String,
+    /// The board that measured it (its id in the farm; the profile's name for a single board).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub board: String,
 }
 
 impl Evaluation {
@@ -145,6 +148,7 @@ impl Evaluation {
             modules: Vec::new(),
             module_states: Vec::new(),
             phenotype,
+            board: String::new(),
         }
     }
 }

@@ -18,20 +18,24 @@
 //!   over all of the above and a board;
 //! - [`prepare`]: the host's half of an evaluation (train, export, accuracy), shareable
 //!   between threads;
-//! - [`parallel`]: several candidates trained at once, measured in order while the next train
-//!   ([`Schedule`]);
+//! - [`measure`]: the board's half (measure on one board of the farm, score);
+//! - [`farm_check`]: a farm's calibration records (`farm.jsonl`);
+//! - [`parallel`]: several candidates trained at once, measured on the farm's boards while the
+//!   next train ([`Schedule`]);
 //! - [`wall`]: [`WallAccount`], where the evaluations' wall time went.
 
 pub mod cache;
 pub mod evaluator;
 pub mod export;
+pub mod farm_check;
+pub mod measure;
 pub mod parallel;
 pub mod prepare;
 pub mod single;
 pub mod train;
 pub mod wall;
 
-pub use evaluator::{BoardTarget, PipelineEvaluator, weights_dir};
+pub use evaluator::{BoardTarget, FarmReport, PipelineEvaluator, RetiredBoard, weights_dir};
 pub use export::{
     ClassAccuracy, ExportedModule, ExportedPartition, PipelineError, export_module, export_partitions,
     export_partitions_at, onnx_accuracy, onnx_class_accuracy,

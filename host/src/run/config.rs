@@ -67,7 +67,7 @@ pub struct EvolveConfig {
     pub space: SpacePreset,
     /// A grammar file replacing the space's bundled grammar.
     pub grammar: Option<PathBuf>,
-    /// Board profile path or bundled name.
+    /// Board profile path or bundled name, or a farm file.
     pub board: String,
     /// Serial port of a real board.
     pub port: Option<String>,
@@ -94,8 +94,17 @@ pub struct EvolveConfig {
     /// `min_duration_ms`, `repetitions`, `target_ci_pct`); a missing key keeps its default.
     #[serde(flatten, deserialize_with = "short_windows")]
     pub measure: MeasureOverrides,
-    /// Reopen attempts after a board failure.
+    /// Reopen attempts after a board failure (then the run stops, or the board leaves the farm).
     pub board_retries: usize,
+    /// A farm's boards measure the reference model at the start and every N generations
+    /// (`farm.jsonl`); 0: at the start only.
+    pub farm_calibrate_every: usize,
+    /// At the end of a farm's run, this many front models are measured again on a board that
+    /// did not measure them, and the differences reported (the summary's `farm`); 0: none.
+    pub farm_cross_check: usize,
+    /// A measurement cache shared between runs: a model measured once (same architecture, board
+    /// kind, agent, tract and protocol) is not measured again.
+    pub cache: Option<PathBuf>,
     /// Offspring start from the parent's trained weights for every layer the mutation left
     /// unchanged (off under the reference reproduction).
     pub inherit_weights: bool,
@@ -171,6 +180,9 @@ impl Default for EvolveConfig {
             profile_protocol: false,
             measure: SHORT_WINDOWS,
             board_retries: 2,
+            farm_calibrate_every: 10,
+            cache: None,
+            farm_cross_check: 5,
             inherit_weights: true,
             race_margin: None,
             init_draws: 0,

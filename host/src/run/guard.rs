@@ -15,7 +15,8 @@ pub fn started_config_path(run_dir: &Path) -> PathBuf {
 }
 
 /// Keys of `config.toml` a resumed run may change.
-pub const RESUMABLE_KEYS: &[&str] = &["generations", "port", "board_retries"];
+pub const RESUMABLE_KEYS: &[&str] =
+    &["generations", "port", "board_retries", "farm_calibrate_every", "farm_cross_check", "cache"];
 
 /// Files and directories a run writes.
 const RUN_ENTRIES: &[&str] = &[
@@ -41,6 +42,7 @@ const RUN_ENTRIES: &[&str] = &[
     "front.json",
     "front.csv",
     "front.tmp",
+    "farm.jsonl",
     super::lock::LOCK_FILE,
 ];
 

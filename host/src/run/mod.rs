@@ -85,6 +85,9 @@ pub enum RunError {
     /// The board could not be opened.
     #[error("opening the board")]
     Board(#[source] EvalError),
+    /// The farm file is missing or malformed.
+    #[error(transparent)]
+    Farm(#[from] crate::board::FarmError),
     /// The search stopped.
     #[error(transparent)]
     Engine(Box<EngineError>),
@@ -219,9 +222,16 @@ fn load_seeds(path: &Path, space: &SearchSpace, seed: u64) -> Result<Vec<Individ
     Ok(seeds)
 }
 
-fn target(config: &EvolveConfig) -> BoardTarget {
+fn target(config: &EvolveConfig) -> Result<BoardTarget, RunError> {
     let overrides = if config.profile_protocol { MeasureOverrides::default() } else { config.measure };
-    BoardTarget { board: config.board.clone(), port: config.port.clone(), overrides, retries: config.board_retries }
+    let farm = crate::board::Farm::resolve(&config.board, config.port.as_deref())?;
+    if farm.from_file && config.port.is_some() {
+        return Err(RunError::Config(format!(
+            "--port does not apply to a farm ({}): its file gives each board its port",
+            config.board
+        )));
+    }
+    Ok(BoardTarget { farm, overrides, retries: config.board_retries, shared_cache: config.cache.clone() })
 }
 
 /// `config` as it runs: the reference's choices applied under `reference = true`, and the
@@ -289,6 +299,39 @@ fn prepare_dir(config: &EvolveConfig, run_dir: &Path, mode: RunMode) -> Result<R
     Ok(lock)
 }
 
+/// Up to `count` front members to measure again on another board: spread along the front
+/// (cheapest, most accurate and evenly between), each with the board that measured it.
+fn cross_check_models(
+    front: &front::Front,
+    lines: &[crate::evolve::runlog::LogLine],
+    run_dir: &Path,
+    count: usize,
+) -> Vec<crate::pipeline::farm_check::CrossCheckModel> {
+    let members: Vec<&front::Model> = front.members.iter().filter(|m| m.onnx.is_some()).collect();
+    let n = members.len();
+    let mut picks: Vec<usize> =
+        (0..count.min(n)).map(|i| if count.min(n) == 1 { 0 } else { i * (n - 1) / (count.min(n) - 1) }).collect();
+    picks.dedup();
+    picks
+        .into_iter()
+        .filter_map(|i| {
+            let member = members[i];
+            let board = lines
+                .iter()
+                .find(|l| l.candidate.id == member.id)
+                .and_then(|l| l.candidate.evaluation.as_ref())
+                .map(|e| e.board.clone())?;
+            let onnx = std::fs::read(run_dir.join(member.onnx.as_ref()?)).ok()?;
+            Some(crate::pipeline::farm_check::CrossCheckModel {
+                model: format!("#{} p{}", member.id, member.partition),
+                board,
+                energy_j: member.energy_j,
+                onnx,
+            })
+        })
+        .collect()
+}
+
 /// Tells `observer` the front after `generation`, read back from the log the engine has just
 /// synced (a log that cannot be read is reported and skipped: the run goes on).
 fn report_front(log_path: &Path, generation: usize, observer: &dyn RunObserver) {
@@ -315,9 +358,10 @@ pub fn run(
     // the data and the space first: a setting that cannot run leaves no run directory behind
     let data = load_data(config)?;
     let space = search_space(config, &data).map_err(RunError::Space)?;
+    let target = target(config)?;
     let _lock = prepare_dir(config, run_dir, mode)?;
-    let mut evaluator = PipelineEvaluator::new(&space, &data, config.fitness_function(), target(config), run_dir)
-        .map_err(RunError::Board)?;
+    let mut evaluator =
+        PipelineEvaluator::new(&space, &data, config.fitness_function(), target, run_dir).map_err(RunError::Board)?;
     let source = evaluator.source_label();
     observer.source(&source);
     evaluator.epoch_budget = (config.train_epochs > 0).then_some((config.train_epochs, config.train_seconds));
@@ -326,6 +370,7 @@ pub fn run(
     evaluator.unsuffixed = config.unsuffixed_metrics;
     evaluator.on_phase = Some(Box::new(|phase| observer.phase(phase)));
     evaluator.schedule = Schedule::resolve(config.jobs, config.threads_per_job);
+    evaluator.calibrate_every = config.farm_calibrate_every;
     tracing::info!(
         "{} candidate(s) train at once, {} thread(s) each",
         evaluator.schedule.jobs,
@@ -364,6 +409,15 @@ pub fn run(
     let lines = crate::evolve::runlog::read_log(&log_path).map_err(RunError::io("reading", &log_path))?;
     let mut pareto = front::Front::of_log(&lines, None);
     front::write_front(&mut pareto, &lines, &space, run_dir)?;
+    if config.farm_cross_check > 0 && engine.evaluator_mut().farm_report().is_some() {
+        if config.measure_batch == crate::pipeline::MeasureBatch::One {
+            let models = cross_check_models(&pareto, &lines, run_dir, config.farm_cross_check);
+            engine.evaluator_mut().cross_check(&models);
+        } else {
+            tracing::warn!("no cross-board check: the front's models were measured at their evolved batch size");
+        }
+    }
+    let farm = engine.evaluator_mut().farm_report();
     let summary = RunSummary {
         run_dir: run_dir.to_path_buf(),
         source,
@@ -381,6 +435,7 @@ pub fn run(
         method: method::MethodRecord::of(config),
         front_size: pareto.members.len(),
         front_hypervolume: pareto.hypervolume(),
+        farm,
     };
     summary::write_reports(&summary, &lines, &pareto, run_dir)?;
     Ok(summary)

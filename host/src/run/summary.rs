@@ -54,6 +54,9 @@ pub struct RunSummary {
     pub front_size: usize,
     /// Its hypervolume (accuracy × mJ up to accuracy 0 and `front.json`'s reference energy).
     pub front_hypervolume: f64,
+    /// The board farm, when the run measured on a farm file's boards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub farm: Option<crate::pipeline::FarmReport>,
 }
 
 /// One exported partition of the best candidate.

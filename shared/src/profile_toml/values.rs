@@ -65,6 +65,13 @@ pub fn bad_values(profile: &BoardProfile) -> Vec<BadValue> {
     }
     positive("measure.target_ci_pct", f64::from(p.target_ci_pct), &mut out);
     non_negative("measure.idle_mismatch_pct", f64::from(p.idle_mismatch_pct), &mut out);
+    for (key, v) in
+        [("tolerance.idle_pct", profile.tolerance.idle_pct), ("tolerance.core_pct", profile.tolerance.core_pct)]
+    {
+        if !(v.is_finite() && (0.0..50.0).contains(&v)) {
+            out.push(BadValue { key, message: format!("{v} must be a spread in percent, 0 to under 50") });
+        }
+    }
     out
 }
 
