@@ -20,6 +20,8 @@ apt_missing=()
 command -v aarch64-linux-gnu-gcc >/dev/null || apt_missing+=(gcc-aarch64-linux-gnu)
 command -v qemu-aarch64-static >/dev/null || apt_missing+=(qemu-user-static)
 command -v file >/dev/null || apt_missing+=(file)
+for tool in slurmctld slurmd sbatch munged; do command -v "$tool" >/dev/null || need_slurm=1; done
+[ -z "${need_slurm:-}" ] || apt_missing+=(slurmctld slurmd slurm-client munge)
 # Debian's python3 and its venv module (ensurepip, in python3-venv) for target/python-venv/check.
 if [ ! -x /usr/bin/python3 ]; then apt_missing+=(python3 python3-venv)
 elif ! /usr/bin/python3 -c 'import ensurepip' 2>/dev/null; then apt_missing+=(python3-venv); fi
@@ -54,6 +56,13 @@ echo "== tests"
 # The end-to-end tests run the built wattevo and wattevo-agent binaries: cargo test builds them
 # because host/ and device/ both have integration tests (host/tests, device/tests).
 cargo test --workspace --locked
+
+echo "== training on Slurm: a single-node cluster on this machine (scripts/test-slurm.sh)"
+if [ "$(id -u)" = 0 ]; then
+  scripts/test-slurm.sh
+else
+  echo "SKIPPED: the Slurm test starts munged, slurmctld and slurmd, which needs root" >&2
+fi
 
 echo "== the Raspberry Pi agent: aarch64 cross-build, profiled under qemu-aarch64"
 # The real board binary, the real protocol, a foreign architecture (issue 7). The Rust target

@@ -113,6 +113,9 @@ pub struct EvolveArgs {
     /// Method choices, and --reference.
     #[command(flatten)]
     pub method: super::method_flags::MethodFlags,
+    /// Where candidates train.
+    #[command(flatten)]
+    pub executor: super::executor_flags::ExecutorFlags,
 }
 
 /// Continue a run from its last checkpoint.
@@ -155,6 +158,7 @@ impl EvolveArgs {
         c.profile_protocol |= self.profile_protocol;
         c.measure = self.measure.overrides().or(c.measure);
         self.search.apply(&mut c);
+        self.executor.apply(&mut c);
         self.method.apply(&mut c).map_err(anyhow::Error::msg)?;
         Ok(c)
     }

@@ -21,6 +21,7 @@ pub mod boards;
 mod calibrate;
 pub mod data;
 pub mod evolve;
+pub mod executor_flags;
 pub mod front;
 pub mod grammar;
 pub mod measure_flags;
@@ -30,6 +31,7 @@ pub mod profile;
 pub mod progress;
 pub mod sample;
 pub mod search_flags;
+pub mod slurm_task;
 pub mod train;
 mod twin_tables;
 
@@ -84,6 +86,8 @@ pub enum Command {
     Front(front::FrontArgs),
     /// Choose a model of a run's front under bounds and copy its ONNX out.
     Pick(front::PickArgs),
+    /// Train one candidate as a Slurm array task (submitted by `evolve --executor slurm`).
+    SlurmTask(slurm_task::SlurmTaskArgs),
 }
 
 /// Parses the arguments, sets up logging, runs the command and maps errors to exit codes.
@@ -118,6 +122,7 @@ fn run(command: Command, quiet: bool) -> anyhow::Result<ExitCode> {
         Command::Front(args) => args.exec(),
         Command::Pick(args) => args.exec(),
         Command::Train(args) => args.exec(),
+        Command::SlurmTask(args) => args.exec(),
     }
 }
 

@@ -80,6 +80,8 @@ pub struct PipelineEvaluator<'a> {
     pub on_phase: Option<PhaseCallback<'a>>,
     /// How many candidates train at once, with how many threads each.
     pub schedule: Schedule,
+    /// Train on a Slurm cluster instead of this machine (`--executor slurm`).
+    pub slurm: Option<super::slurm::SlurmSettings>,
     /// Where the wall time of the evaluations went.
     pub wall: WallAccount,
 }
@@ -171,6 +173,7 @@ impl<'a> PipelineEvaluator<'a> {
             measure_batch: MeasureBatch::default(),
             unsuffixed: UnsuffixedMetrics::default(),
             schedule: Schedule::default(),
+            slurm: None,
             wall: WallAccount::default(),
         };
         for slot in &mut evaluator.boards {

@@ -12,7 +12,7 @@ use crate::onnx::{
 };
 
 /// One partition of a network, exported.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ExportedPartition {
     /// Which partition (0: the full network, 1: the early exit).
     pub partition: Partition,
@@ -100,7 +100,7 @@ impl ExportedPartition {
 }
 
 /// A run of layers exported alone, as the module archive measures it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ExportedModule {
     /// The ONNX file's bytes (batch 1, the module's real input shape).
     pub onnx: Vec<u8>,
@@ -121,7 +121,7 @@ pub fn onnx_accuracy(onnx: &[u8], data: &Dataset) -> Result<f64, RunError> {
 
 /// Accuracy overall and per class (the share of each class's samples predicted right; `NaN`
 /// for a class with no sample).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ClassAccuracy {
     /// Over all samples.
     pub overall: f64,

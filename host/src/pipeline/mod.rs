@@ -20,6 +20,7 @@
 //!   between threads;
 //! - [`measure`]: the board's half (measure on one board of the farm, score);
 //! - [`farm_check`]: a farm's calibration records (`farm.jsonl`);
+//! - [`slurm`]: the host's half on a Slurm cluster instead (`--executor slurm`);
 //! - [`parallel`]: several candidates trained at once, measured on the farm's boards while the
 //!   next train ([`Schedule`]);
 //! - [`wall`]: [`WallAccount`], where the evaluations' wall time went.
@@ -32,6 +33,7 @@ pub mod measure;
 pub mod parallel;
 pub mod prepare;
 pub mod single;
+pub mod slurm;
 pub mod train;
 pub mod wall;
 

@@ -180,6 +180,44 @@ fn serve(
     }
 }
 
+/// The trainers' part on a Slurm cluster: each result into the queue as it arrives; a failure
+/// of Slurm itself fails every candidate not delivered yet, so the batch stops with it.
+fn on_cluster(
+    settings: &super::slurm::SlurmSettings,
+    preparer: &super::prepare::Preparer<'_>,
+    generation: usize,
+    threads: usize,
+    requests: &[EvalRequest<'_>],
+    queue: &(Mutex<Queue>, Condvar),
+) {
+    let mut delivered = vec![false; requests.len()];
+    let mut deliver = |index: usize, prepared: Prepared| {
+        if std::mem::replace(&mut delivered[index], true) {
+            return;
+        }
+        let mut state = locked(&queue.0);
+        state.unprepared -= 1;
+        state.ready.insert(index, prepared);
+        queue.1.notify_all();
+    };
+    let stop = || locked(&queue.0).stop;
+    let outcome =
+        super::slurm::train_on_cluster(settings, preparer.run_dir, generation, threads, requests, &mut deliver, &stop);
+    if let Err(err) = outcome {
+        let message = with_causes(&err);
+        for index in 0..requests.len() {
+            let failed = Prepared {
+                phenotype: String::new(),
+                outcome: Err(message.clone()),
+                host_failure: Some(EvalError::new(message.clone())),
+                trained: (Instant::now(), Instant::now()),
+                module_states: Vec::new(),
+            };
+            deliver(index, failed);
+        }
+    }
+}
+
 /// An error and its causes, on one line.
 fn with_causes(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
@@ -231,6 +269,7 @@ pub fn evaluate_all(
     };
     let generation = requests.first().map_or(0, |r| r.candidate.generation);
     let calibration = evaluator.calibration_due(generation)?;
+    let slurm = evaluator.slurm.clone();
     let (context, boards, retired) = evaluator.measuring();
     let next = AtomicUsize::new(0);
     let queue = (
@@ -252,7 +291,11 @@ pub fn evaluate_all(
         queue.1.notify_all();
     };
     let result = std::thread::scope(|scope| {
-        for _ in 0..schedule.jobs.min(requests.len()).max(1) {
+        if let Some(settings) = &slurm {
+            let queue = &queue;
+            scope.spawn(move || on_cluster(settings, &preparer, generation, schedule.threads_per_job, requests, queue));
+        }
+        for _ in 0..if slurm.is_some() { 0 } else { schedule.jobs.min(requests.len()).max(1) } {
             let (next, queue) = (&next, &queue);
             scope.spawn(move || {
                 let pool = rayon::ThreadPoolBuilder::new().num_threads(schedule.threads_per_job).build();

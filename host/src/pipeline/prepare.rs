@@ -96,7 +96,7 @@ pub fn export_module_state(space: &SearchSpace, module: &Module, seed: u64) -> O
 }
 
 /// The exported partitions and modules of a trained candidate.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct PreparedNet {
     /// Each partition with its accuracy on the fitness split, overall and per class.
     pub partitions: Vec<(ExportedPartition, ClassAccuracy)>,

@@ -102,6 +102,19 @@ pub struct EvolveConfig {
     /// At the end of a farm's run, this many front models are measured again on a board that
     /// did not measure them, and the differences reported (the summary's `farm`); 0: none.
     pub farm_cross_check: usize,
+    /// Where candidates train: `local` or `slurm` (job arrays on a cluster sharing the run
+    /// directory).
+    pub executor: crate::pipeline::slurm::Executor,
+    /// Slurm partition (none: the cluster's default).
+    pub slurm_partition: Option<String>,
+    /// Time limit of one Slurm task (`sbatch --time`).
+    pub slurm_time: String,
+    /// CPUs per Slurm task; 0: the run's threads per job.
+    pub slurm_cpus: usize,
+    /// Memory per Slurm task (`sbatch --mem`).
+    pub slurm_mem: String,
+    /// Resubmissions of a failed Slurm task before its candidate is invalid.
+    pub slurm_retries: usize,
     /// A measurement cache shared between runs: a model measured once (same architecture, board
     /// kind, agent, tract and protocol) is not measured again.
     pub cache: Option<PathBuf>,
@@ -182,6 +195,12 @@ impl Default for EvolveConfig {
             board_retries: 2,
             farm_calibrate_every: 10,
             cache: None,
+            executor: crate::pipeline::slurm::Executor::Local,
+            slurm_partition: None,
+            slurm_time: "1:00:00".into(),
+            slurm_cpus: 0,
+            slurm_mem: "4G".into(),
+            slurm_retries: 2,
             farm_cross_check: 5,
             inherit_weights: true,
             race_margin: None,
@@ -230,6 +249,17 @@ pub struct ConfigError {
 }
 
 impl EvolveConfig {
+    /// The Slurm settings when candidates train on a cluster.
+    pub fn slurm_settings(&self) -> Option<crate::pipeline::slurm::SlurmSettings> {
+        (self.executor == crate::pipeline::slurm::Executor::Slurm).then(|| crate::pipeline::slurm::SlurmSettings {
+            partition: self.slurm_partition.clone(),
+            time: self.slurm_time.clone(),
+            cpus: self.slurm_cpus,
+            mem: self.slurm_mem.clone(),
+            retries: self.slurm_retries,
+        })
+    }
+
     /// Reads a TOML config file; missing keys take their defaults, unknown keys are errors.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
         let err = |reason: String| ConfigError { path: path.to_path_buf(), reason };

@@ -15,8 +15,20 @@ pub fn started_config_path(run_dir: &Path) -> PathBuf {
 }
 
 /// Keys of `config.toml` a resumed run may change.
-pub const RESUMABLE_KEYS: &[&str] =
-    &["generations", "port", "board_retries", "farm_calibrate_every", "farm_cross_check", "cache"];
+pub const RESUMABLE_KEYS: &[&str] = &[
+    "generations",
+    "port",
+    "board_retries",
+    "farm_calibrate_every",
+    "farm_cross_check",
+    "cache",
+    "executor",
+    "slurm_partition",
+    "slurm_time",
+    "slurm_cpus",
+    "slurm_mem",
+    "slurm_retries",
+];
 
 /// Files and directories a run writes.
 const RUN_ENTRIES: &[&str] = &[
@@ -43,6 +55,7 @@ const RUN_ENTRIES: &[&str] = &[
     "front.csv",
     "front.tmp",
     "farm.jsonl",
+    "slurm",
     super::lock::LOCK_FILE,
 ];
 

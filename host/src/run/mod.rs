@@ -195,7 +195,8 @@ pub fn search_space(config: &EvolveConfig, data: &DataSplits) -> Result<SearchSp
     SearchSpace::new(genome)
 }
 
-fn load_data(config: &EvolveConfig) -> Result<DataSplits, RunError> {
+/// The run's data splits, as `config` asks.
+pub fn load_data(config: &EvolveConfig) -> Result<DataSplits, RunError> {
     let options = LoadOptions {
         data_dir: config.data_dir.clone(),
         resize_to: Some(config.resize_side()).filter(|&side| side > 0).map(|side| (side, side)),
@@ -345,6 +346,25 @@ fn report_front(log_path: &Path, generation: usize, observer: &dyn RunObserver) 
     }
 }
 
+/// The host's half of an evaluation as `config` sets it up: the run's own, and a Slurm task's
+/// (`wattevo slurm-task`), so that both train a candidate alike.
+pub fn preparer<'a>(
+    config: &EvolveConfig,
+    space: &'a SearchSpace,
+    data: &'a DataSplits,
+    run_dir: &'a Path,
+) -> crate::pipeline::prepare::Preparer<'a> {
+    crate::pipeline::prepare::Preparer {
+        space,
+        data,
+        run_dir,
+        epoch_budget: (config.train_epochs > 0).then_some((config.train_epochs, config.train_seconds)),
+        method: config.train_method(),
+        measure_batch: config.measure_batch,
+        unsuffixed: config.unsuffixed_metrics,
+    }
+}
+
 /// Runs (or continues, per `mode`) the evolution in `run_dir` and writes its report.
 pub fn run(
     config: &EvolveConfig,
@@ -364,10 +384,12 @@ pub fn run(
         PipelineEvaluator::new(&space, &data, config.fitness_function(), target, run_dir).map_err(RunError::Board)?;
     let source = evaluator.source_label();
     observer.source(&source);
-    evaluator.epoch_budget = (config.train_epochs > 0).then_some((config.train_epochs, config.train_seconds));
-    evaluator.method = config.train_method();
-    evaluator.measure_batch = config.measure_batch;
-    evaluator.unsuffixed = config.unsuffixed_metrics;
+    let settings = preparer(config, &space, &data, run_dir);
+    evaluator.epoch_budget = settings.epoch_budget;
+    evaluator.method = settings.method;
+    evaluator.measure_batch = settings.measure_batch;
+    evaluator.unsuffixed = settings.unsuffixed;
+    evaluator.slurm = config.slurm_settings();
     evaluator.on_phase = Some(Box::new(|phase| observer.phase(phase)));
     evaluator.schedule = Schedule::resolve(config.jobs, config.threads_per_job);
     evaluator.calibrate_every = config.farm_calibrate_every;
