@@ -100,6 +100,20 @@ fn a_bad_farm_file_is_refused_before_a_run_starts() {
         run(wattevo().args(["evolve", "--port", "/dev/ttyUSB0", "--board"]).arg(&farm).arg("--out").arg(&out));
     assert!(!output.status.success());
     assert!(stderr.contains("--port does not apply to a farm"), "{stderr}");
+
+    // boards of two kinds: refused, as their figures do not compare
+    let sim = std::fs::read_to_string(boards_dir().join("sim.toml")).expect("sim.toml");
+    std::fs::write(dir.path().join("sim.toml"), &sim).expect("write");
+    let other = sim.replacen("name = \"sim\"", "name = \"sim-pi5\"", 1).replacen(
+        "[power_model]",
+        "[power_model]\ntwin = \"pi5\"",
+        1,
+    );
+    std::fs::write(dir.path().join("sim-pi5.toml"), other).expect("write");
+    std::fs::write(&farm, "[[board]]\nprofile = \"sim.toml\"\n[[board]]\nprofile = \"sim-pi5.toml\"\n").expect("write");
+    let (output, _, stderr) = run(wattevo().args(["evolve", "--board"]).arg(&farm).arg("--out").arg(&out));
+    assert!(!output.status.success());
+    assert!(stderr.contains("mixes kinds of board") && stderr.contains("sim-pi5"), "{stderr}");
 }
 
 #[test]

@@ -179,7 +179,30 @@ impl<'a> PipelineEvaluator<'a> {
         for slot in &mut evaluator.boards {
             slot.open(run_dir)?;
         }
+        evaluator.check_one_kind()?;
         Ok(evaluator)
+    }
+
+    /// A run compares its candidates' figures, so a farm's boards must be of one kind: the
+    /// same board name and, for simulated boards, the same twin.
+    fn check_one_kind(&self) -> Result<(), EvalError> {
+        let kinds: Vec<(String, String)> = self
+            .boards
+            .iter()
+            .filter_map(|slot| slot.session().map(|s| (s.hello.board_name.clone(), s.hello.twin.clone())))
+            .collect();
+        if let Some(other) = kinds.iter().find(|k| **k != kinds[0]) {
+            let name = |(board, twin): &(String, String)| {
+                if twin.is_empty() { board.clone() } else { format!("{board} ({twin})") }
+            };
+            return Err(EvalError::new(format!(
+                "farm {} mixes kinds of board ({} and {}): a run compares figures from one kind; give each kind its own farm file and run",
+                self.target.farm.name,
+                name(&kinds[0]),
+                name(other)
+            )));
+        }
+        Ok(())
     }
 
     /// Where the figures come from: the first board's handshake label (`SIMULATED (...)` or

@@ -14,12 +14,17 @@ use crate::onnx::{ExportOptions, encode, export_network};
 
 use super::measure::{BoardSlot, MeasureContext};
 
-/// The farm's reference model: conv 3×3 (8, relu) → max-pool 2 → conv 3×3 (8, relu) → max-pool
-/// 2 → dense 10 on 1×28×28, untrained weights from a fixed seed (its figures do not depend on
-/// the run's data).
+/// The farm's reference model: [`small_cnn_onnx`] with 8 channels and a fixed seed (its figures
+/// do not depend on the run's data).
 pub fn reference_model() -> Result<Vec<u8>, EvalError> {
+    small_cnn_onnx(8, 20_240_131)
+}
+
+/// A small CNN on 1×1×28×28 with untrained weights from `seed`: conv 3×3 (`channels`, relu) →
+/// max-pool 2 → conv 3×3 (`channels`, relu) → max-pool 2 → dense 10 + softmax.
+pub fn small_cnn_onnx(channels: usize, seed: u64) -> Result<Vec<u8>, EvalError> {
     let conv = LayerSpec::Conv {
-        out_channels: 8,
+        out_channels: channels,
         kernel: 3,
         stride: 1,
         padding: Padding::Same,
@@ -30,9 +35,9 @@ pub fn reference_model() -> Result<Vec<u8>, EvalError> {
     let input = Shape::Image { channels: 1, height: 28, width: 28 };
     let layers = [conv.clone(), pool.clone(), conv, pool];
     let spec = NetSpec::build(input, 10, &layers, None, SpecRules::default())
-        .map_err(|e| EvalError::caused_by("building the farm's reference model", e))?;
-    let model = export_network(&TrainedNet::seeded(spec, 20_240_131), ExportOptions::default())
-        .map_err(|e| EvalError::caused_by("exporting the farm's reference model", e))?;
+        .map_err(|e| EvalError::caused_by("building a small CNN", e))?;
+    let model = export_network(&TrainedNet::seeded(spec, seed), ExportOptions::default())
+        .map_err(|e| EvalError::caused_by("exporting a small CNN", e))?;
     Ok(encode(&model))
 }
 

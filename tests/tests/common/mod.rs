@@ -8,10 +8,6 @@ pub mod process;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use wattevo::netspec::TrainedNet;
-use wattevo::netspec::{Activation, LayerSpec, NetSpec, Padding, PoolKind, Shape, SpecRules};
-use wattevo::onnx::{ExportOptions, encode, export_network};
-
 /// A built executable of the workspace: `target/<profile>/<name>` (test binaries live in
 /// `target/<profile>/deps/`). The workspace `cargo test` builds every binary first; with
 /// `cargo test -p wattevo-e2e` alone, run `cargo build --bins` before.
@@ -71,20 +67,7 @@ impl SplitMix {
 /// conv 3×3 (`channels`, relu) → maxpool 2 → conv 3×3 (`channels`, relu) → maxpool 2 →
 /// dense 10 + softmax.
 pub fn cnn_onnx(channels: usize, seed: u64) -> Vec<u8> {
-    let conv = LayerSpec::Conv {
-        out_channels: channels,
-        kernel: 3,
-        stride: 1,
-        padding: Padding::Same,
-        activation: Activation::Relu,
-        bias: true,
-    };
-    let pool = LayerSpec::Pool { kind: PoolKind::Max, kernel: 2, stride: 2, padding: Padding::Valid };
-    let input = Shape::Image { channels: 1, height: 28, width: 28 };
-    let layers = [conv.clone(), pool.clone(), conv, pool];
-    let spec = NetSpec::build(input, 10, &layers, None, SpecRules::default()).expect("valid e2e network");
-    let model = export_network(&TrainedNet::seeded(spec, seed), ExportOptions::default()).expect("export");
-    encode(&model)
+    wattevo::pipeline::farm_check::small_cnn_onnx(channels, seed).expect("valid e2e network")
 }
 
 /// Writes `bytes` to `dir/name` and returns the path.
