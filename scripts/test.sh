@@ -56,6 +56,8 @@ echo "== tests"
 # The end-to-end tests run the built wattevo and wattevo-agent binaries: cargo test builds them
 # because host/ and device/ both have integration tests (host/tests, device/tests).
 cargo test --workspace --locked
+echo "== the wgpu training backend compiles (no GPU needed; the cuda feature downloads LLVM while it builds)"
+cargo check -p wattevo --features wgpu --locked
 
 echo "== training on Slurm: a single-node cluster on this machine (scripts/test-slurm.sh)"
 if [ "$(id -u)" = 0 ]; then

@@ -1,4 +1,5 @@
-//! Where candidates train: on this machine, or as Slurm job arrays (`evolve --executor slurm`).
+//! Where candidates train: on this machine (its CPU or a GPU), or as Slurm job arrays
+//! (`evolve --executor slurm`).
 
 use super::named::named;
 use crate::pipeline::slurm::Executor;
@@ -12,6 +13,10 @@ pub struct ExecutorFlags {
     /// boards stay on this host) [default: local].
     #[arg(long, value_parser = named::<Executor>())]
     pub executor: Option<Executor>,
+    /// Where each candidate trains: cpu, cuda, wgpu (GPU builds: --features cuda / wgpu), or
+    /// auto (a GPU when one is built in and present, else the CPU) [default: cpu].
+    #[arg(long, value_parser = named::<crate::nn::DeviceChoice>())]
+    pub device: Option<crate::nn::DeviceChoice>,
     /// Slurm partition [default: the cluster's].
     #[arg(long)]
     pub slurm_partition: Option<String>,
@@ -35,6 +40,9 @@ impl ExecutorFlags {
     pub fn apply(&self, config: &mut EvolveConfig) {
         if let Some(executor) = self.executor {
             config.executor = executor;
+        }
+        if let Some(device) = self.device {
+            config.device = device;
         }
         if self.slurm_partition.is_some() {
             config.slurm_partition.clone_from(&self.slurm_partition);

@@ -43,6 +43,7 @@ impl SlurmTaskArgs {
         let config_path = batch.run_dir.join("config.toml");
         let config = EvolveConfig::from_file(&config_path)
             .with_context(|| format!("{} (the run's config) cannot be read", config_path.display()))?;
+        crate::nn::use_device(config.device)?;
         let data = load_data(&config)?;
         let space = search_space(&config, &data)?;
         let preparer = preparer(&config, &space, &data, &batch.run_dir);

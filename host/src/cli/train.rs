@@ -75,6 +75,9 @@ pub struct TrainArgs {
     /// Print one JSON object instead of a table (and no progress bar).
     #[arg(long)]
     pub json: bool,
+    /// Where to train: cpu, cuda, wgpu (GPU builds: --features cuda / wgpu), or auto.
+    #[arg(long, value_parser = crate::cli::named::named::<crate::nn::DeviceChoice>(), default_value_t = crate::nn::DeviceChoice::Cpu)]
+    pub device: crate::nn::DeviceChoice,
 }
 
 /// What `wattevo train --json` prints.
@@ -93,6 +96,8 @@ impl TrainArgs {
         if !(self.seconds.is_finite() && self.seconds > 0.0) {
             bail!("--seconds {} must be a positive number", self.seconds);
         }
+        let device = crate::nn::use_device(self.device)?;
+        tracing::info!("training on {device}");
         let split = SplitConfig { seed: self.train_seed, ..SplitConfig::default() };
         let options = LoadOptions { data_dir: self.data_dir.clone(), resize_to: None, split };
         let data = crate::data::load_splits(self.dataset, &options).context("loading the dataset")?;

@@ -5,11 +5,12 @@
 //! - `dropout`: dropout with its own seeded mask stream (no global RNG);
 //! - `load`: [`Model::with_weights`], plain weights written back into a model (inheritance).
 //!
-//! The CPU backend is chosen here, in one place: [`cpu_device`] (burn-flex, about 13× faster
+//! The backend is chosen in one place, `device`: [`cpu_device`] (burn-flex, about 13× faster
 //! than burn-ndarray for training on this kind of machine, see DESIGN.md) and
-//! [`training_device`] (the same with autodiff). Models and tensors are not generic over the
-//! backend in burn 0.22: the device decides.
+//! [`training_device`] (burn-flex with autodiff, or a GPU chosen with `--device`). Models and
+//! tensors are not generic over the backend in burn 0.22: the device decides.
 
+pub mod device;
 pub mod dropout;
 pub mod layers;
 mod load;
@@ -17,15 +18,6 @@ pub mod model;
 pub mod train;
 
 pub use burn::tensor::Device;
+pub use device::{DeviceChoice, cpu_device, training_device, use_device};
 pub use layers::{Features, Layer};
 pub use model::{HeadOutputs, Model, ReadWeightsError};
-
-/// The inference device: burn-flex on the CPU.
-pub fn cpu_device() -> Device {
-    Device::flex()
-}
-
-/// The training device: [`cpu_device`] with autodiff.
-pub fn training_device() -> Device {
-    cpu_device().autodiff()
-}

@@ -102,6 +102,8 @@ pub struct EvolveConfig {
     /// At the end of a farm's run, this many front models are measured again on a board that
     /// did not measure them, and the differences reported (the summary's `farm`); 0: none.
     pub farm_cross_check: usize,
+    /// The training device: `cpu`, `cuda`, `wgpu` (GPU builds) or `auto`.
+    pub device: crate::nn::DeviceChoice,
     /// Where candidates train: `local` or `slurm` (job arrays on a cluster sharing the run
     /// directory).
     pub executor: crate::pipeline::slurm::Executor,
@@ -195,6 +197,7 @@ impl Default for EvolveConfig {
             board_retries: 2,
             farm_calibrate_every: 10,
             cache: None,
+            device: crate::nn::DeviceChoice::Cpu,
             executor: crate::pipeline::slurm::Executor::Local,
             slurm_partition: None,
             slurm_time: "1:00:00".into(),

@@ -28,6 +28,7 @@ pub const RESUMABLE_KEYS: &[&str] = &[
     "slurm_cpus",
     "slurm_mem",
     "slurm_retries",
+    "device",
 ];
 
 /// Files and directories a run writes.

@@ -379,6 +379,8 @@ pub fn run(
     let data = load_data(config)?;
     let space = search_space(config, &data).map_err(RunError::Space)?;
     let target = target(config)?;
+    let device = crate::nn::use_device(config.device).map_err(|e| RunError::Config(e.to_string()))?;
+    tracing::info!("training on {device}");
     let _lock = prepare_dir(config, run_dir, mode)?;
     let mut evaluator =
         PipelineEvaluator::new(&space, &data, config.fitness_function(), target, run_dir).map_err(RunError::Board)?;
