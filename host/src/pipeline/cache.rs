@@ -96,9 +96,13 @@ impl MeasurementCache {
     /// the run's own cache still has it).
     pub fn insert(&mut self, key: String, measurement: Measurement) {
         if let Some(file) = self.shared_file(&key) {
+            // a temporary file of this process's own: runs sharing the directory may write the
+            // same measurement at once
+            let tmp = file.with_extension(format!("{}.tmp", std::process::id()));
             let written = postcard::to_allocvec(&(key.as_str(), &measurement))
                 .map_err(std::io::Error::other)
-                .and_then(|bytes| write_atomic(&file, &bytes));
+                .and_then(|bytes| std::fs::write(&tmp, bytes))
+                .and_then(|()| std::fs::rename(&tmp, &file));
             if let Err(e) = written {
                 tracing::warn!("shared measurement cache: writing {}: {e}", file.display());
             }

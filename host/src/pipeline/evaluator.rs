@@ -226,7 +226,7 @@ impl<'a> PipelineEvaluator<'a> {
             None => true,
             Some(last) => self.calibrate_every > 0 && generation >= last + self.calibrate_every,
         };
-        if !(self.target.farm.from_file && due) {
+        if !(self.is_farm() && due) {
             return Ok(None);
         }
         self.calibrated_at = Some(generation);
@@ -239,10 +239,15 @@ impl<'a> PipelineEvaluator<'a> {
         self.boards.retain(|slot| !retired.iter().any(|(id, _)| *id == slot.board.id));
     }
 
+    /// True when the boards come from a farm file (calibration records, cross-checks).
+    pub fn is_farm(&self) -> bool {
+        self.target.farm.from_file
+    }
+
     /// The farm's name, boards, the boards taken out and how far the boards agree.
     pub fn farm_report(&self) -> Option<FarmReport> {
         let farm = &self.target.farm;
-        farm.from_file.then(|| FarmReport {
+        self.is_farm().then(|| FarmReport {
             name: farm.name.clone(),
             boards: farm.boards.iter().map(|b| b.id.clone()).collect(),
             retired: self.retired.iter().map(|(id, why)| RetiredBoard { id: id.clone(), why: why.clone() }).collect(),
@@ -294,7 +299,7 @@ impl Evaluator for PipelineEvaluator<'_> {
             evaluation = Some(e);
             true
         })?;
-        evaluation.ok_or_else(|| EvalError::caused_by("evaluating", std::io::Error::other("no evaluation")))
+        evaluation.ok_or_else(|| EvalError::new("the batch of one candidate ended without its evaluation"))
     }
 
     fn evaluate_all(

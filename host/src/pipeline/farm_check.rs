@@ -63,51 +63,28 @@ pub struct CalibrationRecord {
 }
 
 impl BoardSlot {
-    /// Measures the reference model on this board (never from the cache), opening it if needed.
+    /// Measures the reference model on this board (never from the cache).
     pub fn calibrate(
         &mut self,
         ctx: &MeasureContext<'_>,
         reference: &[u8],
         generation: usize,
     ) -> Result<CalibrationRecord, EvalError> {
-        let mut attempts = 0;
-        loop {
-            if self.session().is_none() {
-                self.open(ctx.run_dir)?;
-            }
-            let board = self.board.id.clone();
-            let Some(session) = self.session_mut() else { continue };
-            match session.measure_onnx(reference, ctx.overrides, 0) {
-                Ok(m) => {
-                    let unix_s = std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map_or(0.0, |d| d.as_secs_f64());
-                    return Ok(CalibrationRecord {
-                        board,
-                        generation,
-                        unix_s,
-                        idle_w: m.idle_power_w,
-                        energy_j: m.energy_per_inference_j.mean,
-                        dynamic_energy_j: m.dynamic_energy_per_inference_j.mean,
-                        latency_us: m.latency_mean_us,
-                        source: session.source_label(),
-                    });
-                }
-                Err(err) if attempts < ctx.retries => {
-                    attempts += 1;
-                    tracing::warn!("board {} failed its calibration ({err}); reopening it", self.board.id);
-                    if let Err(reopen) = self.open(ctx.run_dir) {
-                        tracing::warn!("{reopen:#}");
-                    }
-                }
-                Err(err) => {
-                    return Err(EvalError::caused_by(
-                        format!("board {} failed its calibration after {attempts} retries", self.board.id),
-                        err,
-                    ));
-                }
-            }
-        }
+        let m = self
+            .measure(ctx, reference, None, &mut 0)?
+            .map_err(|refused| EvalError::new(format!("board {}: the reference model: {refused}", self.board.id)))?;
+        let unix_s =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+        Ok(CalibrationRecord {
+            board: self.board.id.clone(),
+            generation,
+            unix_s,
+            idle_w: m.idle_power_w,
+            energy_j: m.energy_per_inference_j.mean,
+            dynamic_energy_j: m.dynamic_energy_per_inference_j.mean,
+            latency_us: m.latency_mean_us,
+            source: self.session().map(crate::board::BoardSession::source_label).unwrap_or_default(),
+        })
     }
 }
 
@@ -150,16 +127,9 @@ pub fn cross_check(boards: &mut [BoardSlot], ctx: &MeasureContext<'_>, models: &
             tracing::warn!("cross-check of {}: no second board", model.model);
             continue;
         };
-        if slot.session().is_none()
-            && let Err(err) = slot.open(ctx.run_dir)
-        {
-            tracing::warn!("cross-check of {}: {err:#}", model.model);
-            continue;
-        }
         let second_board = slot.board.id.clone();
-        let Some(session) = slot.session_mut() else { continue };
-        match session.measure_onnx(&model.onnx, ctx.overrides, 0) {
-            Ok(m) => {
+        match slot.measure(ctx, &model.onnx, None, &mut 0) {
+            Ok(Ok(m)) => {
                 let second_energy_j = m.energy_per_inference_j.mean;
                 out.push(CrossCheck {
                     model: model.model.clone(),
@@ -170,7 +140,8 @@ pub fn cross_check(boards: &mut [BoardSlot], ctx: &MeasureContext<'_>, models: &
                     difference_pct: 100.0 * (second_energy_j - model.energy_j) / model.energy_j,
                 });
             }
-            Err(err) => tracing::warn!("cross-check of {} on {second_board}: {err}", model.model),
+            Ok(Err(refused)) => tracing::warn!("cross-check of {} on {second_board}: {refused}", model.model),
+            Err(err) => tracing::warn!("cross-check of {} on {second_board}: {err:#}", model.model),
         }
     }
     out

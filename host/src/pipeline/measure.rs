@@ -57,11 +57,6 @@ impl BoardSlot {
         self.session.as_ref()
     }
 
-    /// The open session, if any, to talk to.
-    pub(super) fn session_mut(&mut self) -> Option<&mut BoardSession> {
-        self.session.as_mut()
-    }
-
     /// Opens (or reopens) the board.
     pub fn open(&mut self, run_dir: &Path) -> Result<(), EvalError> {
         self.session = None;
@@ -78,14 +73,15 @@ impl BoardSlot {
         Ok(())
     }
 
-    /// Measures an ONNX model (cached by architecture, board and runtime versions), reopening
-    /// the board after a failure up to `ctx.retries` times. A model the board refuses for what
-    /// it is is `Ok(Err(reason))`.
+    /// Measures an ONNX model, reopening the board after a failure up to `ctx.retries` times.
+    /// With `arch` (its architecture hash) the measurement is cached by architecture, board and
+    /// runtime versions and protocol; without, it is always taken (calibration, cross-checks).
+    /// A model the board refuses for what it is is `Ok(Err(reason))`.
     pub fn measure(
         &mut self,
         ctx: &MeasureContext<'_>,
         bytes: &[u8],
-        arch: &str,
+        arch: Option<&str>,
         hits: &mut usize,
     ) -> Result<Result<Measurement, String>, EvalError> {
         let mut attempts = 0;
@@ -102,15 +98,18 @@ impl BoardSlot {
                     Err(err) => return Err(err),
                 }
             };
-            let protocol = measure_protocol(&session.profile.profile, ctx.overrides);
-            let key = MeasurementCache::key(arch, &session.hello, &protocol);
-            if let Some(found) = lock(ctx.cache).get(&key) {
+            let key = arch.map(|arch| {
+                MeasurementCache::key(arch, &session.hello, &measure_protocol(&session.profile.profile, ctx.overrides))
+            });
+            if let Some(found) = key.as_ref().and_then(|key| lock(ctx.cache).get(key)) {
                 *hits += 1;
                 return Ok(Ok(found));
             }
             match session.measure_onnx(bytes, ctx.overrides, 0) {
                 Ok(measurement) => {
-                    lock(ctx.cache).insert(key, measurement.clone());
+                    if let Some(key) = key {
+                        lock(ctx.cache).insert(key, measurement.clone());
+                    }
                     return Ok(Ok(measurement));
                 }
                 Err(err) if model_refusal(&err).is_some() => {
@@ -152,7 +151,7 @@ pub fn finish(ctx: &MeasureContext<'_>, slot: &mut BoardSlot, prepared: &Prepare
     let started = Instant::now();
     let mut hits = 0;
     let measure =
-        |slot: &mut BoardSlot, bytes: &[u8], arch: &str, hits: &mut usize| slot.measure(ctx, bytes, arch, hits);
+        |slot: &mut BoardSlot, bytes: &[u8], arch: &str, hits: &mut usize| slot.measure(ctx, bytes, Some(arch), hits);
     // the reference's archive measures module states whatever becomes of the candidate
     let mut module_states = Vec::new();
     for (index, exported) in &prepared.module_states {

@@ -254,10 +254,7 @@ pub fn evaluate_all(
 ) -> Result<(), EvalError> {
     if evaluator.boards.is_empty() {
         let retired: Vec<String> = evaluator.retired.iter().map(|(id, why)| format!("{id}: {why}")).collect();
-        return Err(EvalError::caused_by(
-            "measuring",
-            std::io::Error::other(format!("no board left in the farm ({})", retired.join("; "))),
-        ));
+        return Err(EvalError::new(format!("no board left in the farm ({})", retired.join("; "))));
     }
     let schedule = evaluator.schedule;
     let preparer = evaluator.preparer();

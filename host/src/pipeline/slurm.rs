@@ -352,8 +352,8 @@ pub fn train_on_cluster(
         let mut changed = false;
         for &index in &pending {
             let Some(task) = jobs.tasks.get(&index).cloned() else { continue };
-            if read_result(&dir, index, requests[index].candidate.id).is_some() {
-                continue; // collected at the top of the next round
+            if result_path(&dir, index).exists() {
+                continue; // read at the top of the next round
             }
             let failure = match states.get(&task.task).cloned().unwrap_or(TaskState::Missing) {
                 TaskState::Alive => {

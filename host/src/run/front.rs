@@ -94,31 +94,33 @@ pub struct Front {
 pub fn models(lines: &[LogLine]) -> Vec<Model> {
     let mut out: Vec<Model> = Vec::new();
     for line in lines {
-        let candidate: &Candidate = &line.candidate;
-        let Some(evaluation) = candidate.evaluation.as_ref().filter(|e| e.invalid.is_none()) else { continue };
-        for partition in 0..2 {
-            let get = |name: &str| evaluation.metrics.get(&format!("{name}_{partition}")).copied();
-            let (Some(accuracy), Some(energy_j)) = (get("accuracy"), get("energy")) else { continue };
-            let model = Model {
-                id: candidate.id,
-                generation: candidate.generation,
-                partition,
-                accuracy,
-                energy_j,
-                power_w: get("power").unwrap_or(f64::NAN),
-                latency_us: get("latency").unwrap_or(f64::NAN),
-                params: get("params").unwrap_or(f64::NAN),
-                onnx: None,
-            };
-            let same =
-                |m: &Model| m.accuracy == model.accuracy && m.energy_j == model.energy_j && m.params == model.params;
-            if out.iter().any(same) {
-                continue;
-            }
+        add_models(&mut out, &line.candidate);
+    }
+    out
+}
+
+/// Adds `candidate`'s valid models to `out` (as [`models`] does, leaving out repeated points).
+pub fn add_models(out: &mut Vec<Model>, candidate: &Candidate) {
+    let Some(evaluation) = candidate.evaluation.as_ref().filter(|e| e.invalid.is_none()) else { return };
+    for partition in 0..2 {
+        let get = |name: &str| evaluation.metrics.get(&format!("{name}_{partition}")).copied();
+        let (Some(accuracy), Some(energy_j)) = (get("accuracy"), get("energy")) else { continue };
+        let model = Model {
+            id: candidate.id,
+            generation: candidate.generation,
+            partition,
+            accuracy,
+            energy_j,
+            power_w: get("power").unwrap_or(f64::NAN),
+            latency_us: get("latency").unwrap_or(f64::NAN),
+            params: get("params").unwrap_or(f64::NAN),
+            onnx: None,
+        };
+        let same = |m: &Model| m.accuracy == model.accuracy && m.energy_j == model.energy_j && m.params == model.params;
+        if !out.iter().any(same) {
             out.push(model);
         }
     }
-    out
 }
 
 /// The front of a run in progress, as its log reports it after each generation.
@@ -136,11 +138,6 @@ pub struct FrontSoFar {
 }
 
 impl FrontSoFar {
-    /// The front of the models in `lines`; `None` before any valid model.
-    pub fn of_log(lines: &[LogLine]) -> Option<FrontSoFar> {
-        Self::of_models(&models(lines))
-    }
-
     /// The front of `all`; `None` when it is empty.
     pub fn of_models(all: &[Model]) -> Option<FrontSoFar> {
         let first = all.iter().map(|m| m.generation).min()?;

@@ -333,19 +333,6 @@ fn cross_check_models(
         .collect()
 }
 
-/// Tells `observer` the front after `generation`, read back from the log the engine has just
-/// synced (a log that cannot be read is reported and skipped: the run goes on).
-fn report_front(log_path: &Path, generation: usize, observer: &dyn RunObserver) {
-    match crate::evolve::runlog::read_log(log_path) {
-        Ok(lines) => {
-            if let Some(front) = front::FrontSoFar::of_log(&lines) {
-                observer.front(generation, &front);
-            }
-        }
-        Err(err) => tracing::warn!("reading {} for the front after generation {generation}: {err}", log_path.display()),
-    }
-}
-
 /// The host's half of an evaluation as `config` sets it up: the run's own, and a Slurm task's
 /// (`wattevo slurm-task`), so that both train a candidate alike.
 pub fn preparer<'a>(
@@ -413,14 +400,29 @@ pub fn run(
     observer.started(engine.state().generation, engine.state().stats.evaluations);
     let limit = (config.minutes > 0.0).then(|| std::time::Duration::from_secs_f64(config.minutes * 60.0));
     let log_path = run_dir.join("log.jsonl");
+    // the models so far, for the front the log reports after each generation: read once (a
+    // resumed run's earlier generations), then added to as candidates are evaluated
+    let mut models_so_far = match crate::evolve::runlog::read_log(&log_path) {
+        Ok(lines) => front::models(&lines),
+        Err(err) => {
+            tracing::warn!("reading {}: {err}; the log's fronts start from this invocation", log_path.display());
+            Vec::new()
+        }
+    };
     engine.run_for(limit, &mut |p| {
         let ended = match &p {
+            Progress::Evaluated { candidate } => {
+                front::add_models(&mut models_so_far, candidate);
+                None
+            }
             Progress::GenerationDone { generation, .. } => Some(*generation),
-            _ => None,
+            Progress::Evaluating { .. } => None,
         };
         observer.progress(p);
-        if let Some(generation) = ended {
-            report_front(&log_path, generation, observer);
+        if let Some(generation) = ended
+            && let Some(front) = front::FrontSoFar::of_models(&models_so_far)
+        {
+            observer.front(generation, &front);
         }
     })?;
     let (schedule, wall) = (engine.evaluator_mut().schedule, engine.evaluator_mut().wall);
@@ -433,7 +435,7 @@ pub fn run(
     let lines = crate::evolve::runlog::read_log(&log_path).map_err(RunError::io("reading", &log_path))?;
     let mut pareto = front::Front::of_log(&lines, None);
     front::write_front(&mut pareto, &lines, &space, run_dir)?;
-    if config.farm_cross_check > 0 && engine.evaluator_mut().farm_report().is_some() {
+    if config.farm_cross_check > 0 && engine.evaluator_mut().is_farm() {
         if config.measure_batch == crate::pipeline::MeasureBatch::One {
             let models = cross_check_models(&pareto, &lines, run_dir, config.farm_cross_check);
             engine.evaluator_mut().cross_check(&models);
