@@ -27,6 +27,10 @@ use wattevo::nn::train::{Samples, TrainOptions, Trainer};
 use wattevo::nn::{Model, training_device};
 use wattevo::run::{EvolveConfig, load_data, search_space};
 
+/// The allocator of the `wattevo` binary (host/src/main.rs), so the figures are the application's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const SAMPLES: usize = 4096;
 const BATCH: usize = 64;
 
@@ -53,7 +57,8 @@ fn network(arg: &str) -> anyhow::Result<NetSpec> {
     if let Some(spec) = fixed_network(arg) {
         return Ok(spec);
     }
-    let text = std::fs::read_to_string(arg).with_context(|| format!("{arg}: not a fixed network nor a readable file"))?;
+    let text =
+        std::fs::read_to_string(arg).with_context(|| format!("{arg}: not a fixed network nor a readable file"))?;
     serde_json::from_str(&text).with_context(|| format!("{arg} is not a NetSpec JSON file"))
 }
 
