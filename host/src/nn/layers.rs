@@ -15,6 +15,7 @@ use burn::tensor::ops::PadMode;
 use burn::tensor::{Device, Tensor};
 
 use super::dropout::SeededDropout;
+use super::max_pool::max_pool2d;
 use crate::netspec::{Activation, LayerNode, LayerSpec, Pads, PoolKind};
 
 /// Batch norm epsilon of every batch norm layer (ONNX's default as well).
@@ -186,7 +187,7 @@ impl Layer {
             Layer::Pool(p) => {
                 let x = zero_pad(x.image(), p.pads);
                 let pooled = match &p.op {
-                    PoolOp::Max(pool) => pool.forward(x),
+                    PoolOp::Max(pool) => max_pool2d(x, pool.kernel_size[0], pool.stride[0]),
                     PoolOp::Avg(pool) => pool.forward(x),
                 };
                 Features::Image(zero_pad(pooled, p.post_pads))

@@ -14,6 +14,7 @@ pub mod device;
 pub mod dropout;
 pub mod layers;
 mod load;
+pub mod max_pool;
 pub mod model;
 pub mod train;
 
