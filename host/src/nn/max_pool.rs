@@ -100,21 +100,20 @@ fn pool_with_indices(x: &FlexTensor, kernel: usize, stride: usize) -> (FlexTenso
     let input: &[f32] = x.storage();
     let mut output = vec![0.0f32; batch * channels * plane_out];
     let mut indices = vec![0i64; batch * channels * plane_out];
+    // Window offsets outermost, output columns innermost: every column's update is independent
+    // and branch-free, so the compiler pipelines (and, with stride 1, vectorises) it. Offsets
+    // are visited in row-major order: the first maximum wins a tie, as in burn-flex.
     let pool_plane = |(plane, (out, idx)): (&[f32], (&mut [f32], &mut [i64]))| {
-        for oy in 0..out_h {
-            for ox in 0..out_w {
-                let first = oy * stride * width + ox * stride;
-                let (mut best, mut best_at) = (plane[first], first);
-                for ky in 0..kernel {
-                    let row = first + ky * width;
-                    for (kx, &v) in plane[row..row + kernel].iter().enumerate() {
-                        if v > best || v.is_nan() {
-                            (best, best_at) = (v, row + kx);
-                        }
-                    }
+        for (oy, (best, best_at)) in out.chunks_mut(out_w).zip(idx.chunks_mut(out_w)).enumerate() {
+            let first = oy * stride * width;
+            for (ky, kx) in (0..kernel).flat_map(|ky| (0..kernel).map(move |kx| (ky, kx))) {
+                let start = first + ky * width + kx;
+                let column = plane[start..].iter().step_by(stride).zip(best.iter_mut().zip(best_at.iter_mut()));
+                for (at, (&v, (b, i))) in (start..).step_by(stride).zip(column) {
+                    let take = ky + kx == 0 || v > *b || v.is_nan();
+                    *b = if take { v } else { *b };
+                    *i = if take { at as i64 } else { *i };
                 }
-                out[oy * out_w + ox] = best;
-                idx[oy * out_w + ox] = best_at as i64;
             }
         }
     };
