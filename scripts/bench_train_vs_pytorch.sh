@@ -14,13 +14,17 @@
 # scripts/requirements-torch.txt). Remove with: rm -rf target/python-venv/torch
 #
 # Usage: scripts/bench_train_vs_pytorch.sh [--pairs N] [--seconds S] [--warmup S] [--threads T]
-#            [--networks "cnn small_cnn mlp"] [--run RUN_DIR] [--json FILE]
-#   --run RUN_DIR  also the evolved networks on a run's Pareto front (its front.json)
-#   --json FILE    every measurement, one JSON object per line
+#            [--networks "cnn small_cnn mlp"] [--run RUN_DIR] [--json FILE] [--burn-bench FILE]
+#   --run RUN_DIR      also the evolved networks on a run's Pareto front (its front.json)
+#   --json FILE        every measurement, one JSON object per line
+#   --burn-bench FILE  a train_throughput executable built earlier (e.g. from another commit,
+#                      to compare it), instead of building this checkout's
+# Run it on a quiet machine: PyTorch's worker threads spin, and lose far more than burn's to a
+# compile or another job on the same cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pairs=5 seconds=5 warmup=2 threads=2 networks="cnn small_cnn mlp" run="" json=""
+pairs=5 seconds=5 warmup=2 threads=2 networks="cnn small_cnn mlp" run="" json="" bench=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --pairs) pairs="$2"; shift 2 ;;
@@ -30,14 +34,15 @@ while [ $# -gt 0 ]; do
         --networks) networks="$2"; shift 2 ;;
         --run) run="$2"; shift 2 ;;
         --json) json="$2"; shift 2 ;;
-        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+        --burn-bench) bench="$2"; shift 2 ;;
+        -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
         *) echo "unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
 done
 
 python=$(scripts/python-env.sh scripts/requirements-torch.txt --index-url https://download.pytorch.org/whl/cpu) \
     || python=$(scripts/python-env.sh scripts/requirements-torch.txt)
-bench=$(cargo bench -p wattevo --bench train_throughput --no-run --message-format=json 2>/dev/null \
+[ -n "$bench" ] || bench=$(cargo bench -p wattevo --bench train_throughput --no-run --message-format=json 2>/dev/null \
     | "$python" -c 'import json, sys
 for line in sys.stdin:
     m = json.loads(line)
