@@ -6,7 +6,7 @@
 //! that are then cast again; profiling wattevo's CNN training put 14–18 % of all samples in
 //! that loop. The layers here never ask for padding, dilation or ceil mode (a padded pool
 //! pads its input with zeros first, see `layers`), so this kernel handles only unpadded square
-//! windows, one (sample, channel) plane per task, with each window's rows read as slices.
+//! windows, one (sample, channel) plane per task, branch-free over each output row.
 //!
 //! The backward step hands the kernel's indices (flat positions within each input plane, as
 //! burn-flex writes them) to burn-flex's own `max_pool2d_with_indices_backward`, so gradients
@@ -108,11 +108,12 @@ fn pool_with_indices(x: &FlexTensor, kernel: usize, stride: usize) -> (FlexTenso
             let first = oy * stride * width;
             for (ky, kx) in (0..kernel).flat_map(|ky| (0..kernel).map(move |kx| (ky, kx))) {
                 let start = first + ky * width + kx;
-                let column = plane[start..].iter().step_by(stride).zip(best.iter_mut().zip(best_at.iter_mut()));
-                for (at, (&v, (b, i))) in (start..).step_by(stride).zip(column) {
+                let window = &plane[start..start + (out_w - 1) * stride + 1];
+                for (ox, (b, i)) in best.iter_mut().zip(best_at.iter_mut()).enumerate() {
+                    let v = window[ox * stride];
                     let take = ky + kx == 0 || v > *b || v.is_nan();
                     *b = if take { v } else { *b };
-                    *i = if take { at as i64 } else { *i };
+                    *i = if take { (start + ox * stride) as i64 } else { *i };
                 }
             }
         }
