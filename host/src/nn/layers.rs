@@ -82,6 +82,26 @@ pub struct ConvLayer {
     /// Activation after it.
     #[module(skip)]
     pub activation: Activation,
+    /// The zero pads of the input (also in `conv`'s padding).
+    #[module(skip)]
+    pub pads: Pads,
+}
+
+impl ConvLayer {
+    /// The convolution and its bias: `super::conv`'s kernel on the CPU, burn's `Conv2d` elsewhere.
+    fn convolve(&self, x: Tensor<4>) -> Tensor<4> {
+        if !super::conv::applies() {
+            return self.conv.forward(x);
+        }
+        let y = super::conv::conv2d(x, self.conv.weight.val(), self.conv.stride[0], self.pads);
+        match &self.conv.bias {
+            Some(bias) => {
+                let channels = bias.dims()[0];
+                y + bias.val().reshape([1, channels, 1, 1])
+            }
+            None => y,
+        }
+    }
 }
 
 /// The pooling operator of a [`PoolLayer`].
@@ -156,7 +176,7 @@ impl Layer {
                     .with_padding(PaddingConfig2d::Explicit(p.top, p.left, p.bottom, p.right))
                     .with_bias(bias)
                     .init(device);
-                Layer::Conv(ConvLayer { conv, activation })
+                Layer::Conv(ConvLayer { conv, activation, pads: p })
             }
             LayerSpec::Pool { kind, kernel, stride, .. } => {
                 let op = match kind {
@@ -183,7 +203,7 @@ impl Layer {
     /// Runs the layer.
     pub fn forward(&self, x: Features) -> Features {
         match self {
-            Layer::Conv(c) => Features::Image(activate(c.conv.forward(x.image()), c.activation)),
+            Layer::Conv(c) => Features::Image(activate(c.convolve(x.image()), c.activation)),
             Layer::Pool(p) => {
                 let x = zero_pad(x.image(), p.pads);
                 let pooled = match &p.op {
