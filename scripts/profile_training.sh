@@ -4,7 +4,7 @@
 # or wattevo operation on its stack (for example `burn_flex::ops::conv::gemm_f32`), kernel time
 # marked [kernel]. Prints the top operations with their share of all samples. Not a test.
 #
-# Usage: scripts/profile_training.sh [NETWORK] [SECONDS] [THREADS]
+# Usage: [TOP=N] scripts/profile_training.sh [NETWORK] [SECONDS] [THREADS]   (N: rows printed, default 15)
 #   NETWORK  cnn (default), small_cnn, mlp, or a NetSpec JSON file (train_throughput --describe)
 # Needs perf (Debian: linux-perf) and permission to profile (root, or kernel.perf_event_paranoid
 # <= 1). The bench is built with line tables (the workspace's bench profile keeps debug info).
@@ -35,6 +35,6 @@ for sample in sys.stdin.read().split("\n\n"):
     name = found or "elsewhere: " + re.sub(r"^[0-9a-f]+ ", "", frames[0])[:60]
     shares[name + (" [kernel]" if "[kernel.kallsyms]" in frames[0] else "")] += 1
 print(f"{total} samples")
-for name, n in shares.most_common(15):
+for name, n in shares.most_common(int(__import__("os").environ.get("TOP", "15"))):
     print(f"{100 * n / total:5.1f}%  {name}")
 '

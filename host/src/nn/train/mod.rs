@@ -33,6 +33,7 @@
 //!   products may sum in a different order with another thread count, so results are
 //!   reproducible for a given seed *and* thread count.
 
+mod adam;
 mod batches;
 mod checkpoint;
 mod eval;
@@ -49,6 +50,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::genome::{LearningSpec, Optimiser};
 pub use crate::nn::HeadOutputs;
 
+pub use adam::{AdamMoments, FusedAdam, FusedAdamStep};
 pub use batches::{Batcher, Samples};
 pub use checkpoint::CHECKPOINT_STATE_FILE;
 pub use eval::{Evaluation, HeadEvaluation, evaluate};

@@ -3,13 +3,15 @@
 //! Settings are mapped to PyTorch's semantics, which the reference code uses, where burn's
 //! defaults differ: SGD momentum without dampening (burn's default dampening is 0.1), Adam and
 //! RMSprop with ε = 1e-8 (burn: 1e-5), RMSprop without momentum (burn: 0.9). Weight decay is
-//! the coupled L2 form (`g + wd·w`) for all four, as in `torch.optim`.
+//! the coupled L2 form (`g + wd·w`) for all four, as in `torch.optim`. Adam is [`FusedAdam`]: burn's
+//! arithmetic in one pass per parameter on burn-flex.
 
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
-use burn::optim::{AdamConfig, ModuleOptimizer, RmsPropConfig, SgdConfig};
+use burn::optim::{ModuleOptimizer, RmsPropConfig, SgdConfig};
 
 use super::Optimiser;
+use super::adam::FusedAdam;
 use super::lars::{LARS_ETA, Lars, LarsSchedule, LarsScheduleKind};
 
 /// ε of Adam and RMSprop (PyTorch's default).
@@ -26,12 +28,12 @@ pub fn build_optimizer(optimiser: &Optimiser) -> ModuleOptimizer {
             .with_momentum((momentum > 0.0).then_some(MomentumConfig { momentum, dampening: 0.0, nesterov }))
             .with_weight_decay(decay(weight_decay))
             .init(),
-        Optimiser::Adam { beta1, beta2, weight_decay, .. } => AdamConfig::new()
-            .with_beta_1(beta1 as f32)
-            .with_beta_2(beta2 as f32)
-            .with_epsilon(ADAPTIVE_EPSILON)
-            .with_weight_decay(decay(weight_decay))
-            .init(),
+        Optimiser::Adam { beta1, beta2, weight_decay, .. } => ModuleOptimizer::from(FusedAdam {
+            beta1: beta1 as f32,
+            beta2: beta2 as f32,
+            epsilon: ADAPTIVE_EPSILON,
+            weight_decay: weight_decay as f32,
+        }),
         Optimiser::RmsProp { alpha, weight_decay, .. } => RmsPropConfig::new()
             .with_alpha(alpha as f32)
             .with_momentum(0.0)
