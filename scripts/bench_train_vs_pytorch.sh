@@ -15,6 +15,8 @@
 #
 # Usage: scripts/bench_train_vs_pytorch.sh [--pairs N] [--seconds S] [--warmup S] [--threads T]
 #            [--networks "cnn small_cnn mlp"] [--run RUN_DIR] [--json FILE] [--burn-bench FILE]
+#   --networks LIST    preset names (train_throughput --describe) and NetSpec JSON files, e.g. the
+#                      evolved networks kept in host/benches/networks/
 #   --run RUN_DIR      also the evolved networks on a run's Pareto front (its front.json)
 #   --json FILE        every measurement, one JSON object per line
 #   --burn-bench FILE  a train_throughput executable built earlier (e.g. from another commit,
@@ -54,6 +56,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 specs=()
 for name in $networks; do
+    if [ -f "$name" ]; then specs+=("$(realpath "$name")"); continue; fi
     "$bench" --describe "$name" > "$work/$name.json"
     specs+=("$work/$name.json")
 done

@@ -4,7 +4,9 @@
 # or wattevo operation on its stack (for example `burn_flex::ops::conv::gemm_f32`), kernel time
 # marked [kernel]. Prints the top operations with their share of all samples. Not a test.
 #
-# Usage: [TOP=N] scripts/profile_training.sh [NETWORK] [SECONDS] [THREADS]   (N: rows printed, default 15)
+# Usage: [TOP=N] [BENCH=FILE] scripts/profile_training.sh [NETWORK] [SECONDS] [THREADS]
+#   TOP    rows printed (default 15)
+#   BENCH  a train_throughput executable built earlier (another commit), instead of this checkout's
 #   NETWORK  cnn (default), small_cnn, mlp, or a NetSpec JSON file (train_throughput --describe)
 # Needs perf (Debian: linux-perf) and permission to profile (root, or kernel.perf_event_paranoid
 # <= 1). The bench is built with line tables (the workspace's bench profile keeps debug info).
@@ -12,7 +14,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 network="${1:-cnn}" seconds="${2:-6}" threads="${3:-2}"
 command -v perf >/dev/null || { echo "perf is not installed (Debian: apt install linux-perf)" >&2; exit 1; }
-bench=$(cargo bench -p wattevo --bench train_throughput --no-run --message-format=json 2>/dev/null \
+bench=${BENCH:-}
+[ -n "$bench" ] || bench=$(cargo bench -p wattevo --bench train_throughput --no-run --message-format=json 2>/dev/null \
     | python3 -c 'import json, sys
 for line in sys.stdin:
     m = json.loads(line)

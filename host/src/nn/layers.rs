@@ -14,6 +14,7 @@ use burn::tensor::activation::{relu, sigmoid, softmax};
 use burn::tensor::ops::PadMode;
 use burn::tensor::{Device, Tensor};
 
+use super::avg_pool::avg_pool2d;
 use super::dropout::SeededDropout;
 use super::max_pool::max_pool2d;
 use crate::netspec::{Activation, LayerNode, LayerSpec, Pads, PoolKind};
@@ -208,7 +209,7 @@ impl Layer {
                 let x = zero_pad(x.image(), p.pads);
                 let pooled = match &p.op {
                     PoolOp::Max(pool) => max_pool2d(x, pool.kernel_size[0], pool.stride[0]),
-                    PoolOp::Avg(pool) => pool.forward(x),
+                    PoolOp::Avg(pool) => avg_pool2d(x, pool.kernel_size[0], pool.stride[0]),
                 };
                 Features::Image(zero_pad(pooled, p.post_pads))
             }
