@@ -170,7 +170,7 @@ fn backward(grad: &FlexTensor, win: &Window) -> FlexTensor {
 /// Average pooling over unpadded `kernel`×`kernel` windows moved by `stride`: this module's
 /// kernel when training on the CPU (burn-flex), burn's `AvgPool2d` otherwise.
 pub fn avg_pool2d(x: Tensor<4>, kernel: usize, stride: usize) -> Tensor<4> {
-    if crate::nn::conv::applies() {
+    if crate::nn::device::flex_kernels_apply() {
         Tensor::from_dispatch(<Dispatch as WindowAvgPool>::window_avg_pool2d(x.into_dispatch(), kernel, stride))
     } else {
         AvgPool2dConfig::new([kernel, kernel]).with_strides([stride, stride]).init().forward(x)

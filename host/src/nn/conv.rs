@@ -224,14 +224,8 @@ fn col2im(col_grad: &FlexTensor, g: &Geometry) -> FlexTensor {
     FlexTensor::new(Bytes::from_elems(input), Layout::contiguous(shape), DType::F32)
 }
 
-/// Whether [`conv2d`] applies: training on the CPU (burn-flex). Elsewhere (a GPU) the layers
-/// keep burn's `Conv2d`.
-pub fn applies() -> bool {
-    crate::nn::device::device_in_use() == crate::nn::DeviceChoice::Cpu
-}
-
 /// Convolution of `x` with `weight` (`[c_out, c_in, k, k]`), stride `stride`, zero pads `pads`,
-/// no bias, on burn-flex (see [`applies`]).
+/// no bias, on burn-flex (see [`crate::nn::device::flex_kernels_apply`]).
 pub fn conv2d(x: Tensor<4>, weight: Tensor<4>, stride: usize, pads: Pads) -> Tensor<4> {
     let pads = [pads.top, pads.left, pads.bottom, pads.right];
     Tensor::from_dispatch(<Dispatch as ColumnConv>::column_conv2d(

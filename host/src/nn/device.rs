@@ -74,6 +74,12 @@ pub fn device_in_use() -> DeviceChoice {
     CHOSEN.get().map_or(DeviceChoice::Cpu, |(choice, _)| *choice)
 }
 
+/// Whether wattevo's own burn-flex kernels run (convolution, pooling, Adam): training on the
+/// CPU. On a GPU the layers and the optimiser use burn's own operators.
+pub fn flex_kernels_apply() -> bool {
+    device_in_use() == DeviceChoice::Cpu
+}
+
 /// Trains on `choice` from now on in this process; returns what `Auto` resolved to. Setting
 /// the same resolved choice again is allowed.
 pub fn use_device(choice: DeviceChoice) -> Result<DeviceChoice, DeviceError> {

@@ -91,7 +91,7 @@ pub struct ConvLayer {
 impl ConvLayer {
     /// The convolution and its bias: `super::conv`'s kernel on the CPU, burn's `Conv2d` elsewhere.
     fn convolve(&self, x: Tensor<4>) -> Tensor<4> {
-        if !super::conv::applies() {
+        if !super::device::flex_kernels_apply() {
             return self.conv.forward(x);
         }
         let y = super::conv::conv2d(x, self.conv.weight.val(), self.conv.stride[0], self.pads);

@@ -132,7 +132,7 @@ fn pool_with_indices(x: &FlexTensor, kernel: usize, stride: usize) -> (FlexTenso
 /// Max pooling over unpadded `kernel`×`kernel` windows moved by `stride`: this module's kernel
 /// when training on the CPU (burn-flex), burn's `MaxPool2d` otherwise.
 pub fn max_pool2d(x: Tensor<4>, kernel: usize, stride: usize) -> Tensor<4> {
-    if crate::nn::device::device_in_use() == crate::nn::DeviceChoice::Cpu {
+    if crate::nn::device::flex_kernels_apply() {
         Tensor::from_dispatch(<Dispatch as WindowMaxPool>::window_max_pool2d(x.into_dispatch(), kernel, stride))
     } else {
         MaxPool2dConfig::new([kernel, kernel]).with_strides([stride, stride]).init().forward(x)

@@ -205,7 +205,7 @@ impl Optimizer for FusedAdam {
             None => (1, tensor.zeros_like(), tensor.zeros_like()),
         };
         let c = self.coefficients(lr, time);
-        let step = if crate::nn::conv::applies() { fused_step } else { tensor_step };
+        let step = if crate::nn::device::flex_kernels_apply() { fused_step } else { tensor_step };
         let (tensor, moment_1, moment_2) = step(&c, tensor, grad, moment_1, moment_2);
         (tensor, Some(AdamMoments { time, moment_1, moment_2 }))
     }
